@@ -1,0 +1,1 @@
+"""Application services: plain async functions that take their dependencies."""

@@ -1,0 +1,1 @@
+"""SQLite (aiosqlite) adapters for the protocols in ``core.ports``."""

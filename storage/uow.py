@@ -1,0 +1,54 @@
+"""The SQLite unit of work: one ``BEGIN IMMEDIATE`` transaction with repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from core.clock import Clock
+from storage.db import Database, Transaction
+from storage.events import SqliteEventLog
+from storage.ledger import SqliteLedger
+from storage.users import SqliteUsers
+
+
+class SqliteUnitOfWork:
+    """``async with uow: … await uow.commit()``. Leaving the block without ``commit`` (or
+    with an exception) rolls back everything the block wrote."""
+
+    users: SqliteUsers
+    ledger: SqliteLedger
+    events: SqliteEventLog
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._tx: Transaction | None = None
+
+    async def __aenter__(self) -> Self:
+        self._tx = await self._db.begin()
+        conn = self._tx.conn
+        self.users = SqliteUsers(conn, self._clock)
+        self.ledger = SqliteLedger(conn, self._clock)
+        self.events = SqliteEventLog(conn, self._clock)
+        return self
+
+    async def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("unit of work is not open")
+        await self._tx.commit()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        tx, self._tx = self._tx, None
+        if tx is not None and tx.open:
+            await tx.rollback()
+
+
+class SqliteUnitOfWorkFactory:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def __call__(self) -> SqliteUnitOfWork:
+        return SqliteUnitOfWork(self._db, self._clock)

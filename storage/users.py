@@ -1,0 +1,47 @@
+"""Users on SQLite."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from core.clock import Clock, parse_utc_iso, utc_iso
+from core.users import Language, User
+
+_COLUMNS = "id, display_name, language, telegram_language, created_at"
+
+
+def _user(row: aiosqlite.Row) -> User:
+    return User(id=row["id"], display_name=row["display_name"],
+                language=Language.parse(row["language"]) if row["language"] else None,
+                telegram_language=row["telegram_language"],
+                created_at=parse_utc_iso(row["created_at"]))
+
+
+class SqliteUsers:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    async def get(self, user_id: int) -> User | None:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return _user(rows[0]) if rows else None
+
+    async def upsert_seen(self, user_id: int, display_name: str,
+                          telegram_language: str | None) -> tuple[User, bool]:
+        now = utc_iso(self._clock.now())
+        # created_at = updated_at only on the row's first insert: that is how we tell.
+        rows = await self._conn.execute_fetchall(
+            "INSERT INTO users (id, display_name, telegram_language, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
+            " telegram_language = excluded.telegram_language, updated_at = excluded.updated_at"
+            f" RETURNING {_COLUMNS}, (created_at = updated_at) AS created",
+            (user_id, display_name, telegram_language, now, now))
+        row = rows[0]
+        return _user(row), bool(row["created"])
+
+    async def set_language(self, user_id: int, language: Language) -> None:
+        await self._conn.execute(
+            "UPDATE users SET language = ?, updated_at = ? WHERE id = ?",
+            (language.value, utc_iso(self._clock.now()), user_id))

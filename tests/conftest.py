@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.clock import FixedClock
+from storage.db import Database
+from storage.migrate import migrate
+from storage.uow import SqliteUnitOfWorkFactory
+
+T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+async def db(tmp_path, clock):
+    database = await Database(tmp_path / "test.db").open()
+    await migrate(database, clock)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def uow(db, clock) -> SqliteUnitOfWorkFactory:
+    return SqliteUnitOfWorkFactory(db, clock)

@@ -1,0 +1,38 @@
+"""Ledger invariants 1-4 of DESIGN.md, checked against what is stored (not what we meant)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def assert_ledger_invariants(path) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        # 1. Every entry balances.
+        unbalanced = conn.execute(
+            "SELECT transfer_id, SUM(amount) FROM postings GROUP BY transfer_id"
+            " HAVING SUM(amount) != 0").fetchall()
+        assert unbalanced == [], f"unbalanced transfers: {unbalanced}"
+        legs_vs_postings = conn.execute(
+            "SELECT t.id FROM transfers t WHERE (SELECT COUNT(*) FROM json_each(t.legs))"
+            " != (SELECT COUNT(*) FROM postings p WHERE p.transfer_id = t.id)").fetchall()
+        assert legs_vs_postings == [], f"transfers whose postings differ: {legs_vs_postings}"
+        # 2. Balances sum to zero and each cached balance is the sum of its postings.
+        (total,) = conn.execute("SELECT COALESCE(SUM(balance), 0) FROM accounts").fetchone()
+        assert total == 0, f"balances sum to {total}"
+        drift = conn.execute(
+            "SELECT a.id, a.balance, COALESCE(SUM(p.amount), 0) FROM accounts a"
+            " LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id"
+            " HAVING a.balance != COALESCE(SUM(p.amount), 0)").fetchall()
+        assert drift == [], f"cached balances differ from postings: {drift}"
+        # 3. No account outside its limits.
+        broken = conn.execute(
+            "SELECT id, balance FROM accounts WHERE (min_balance IS NOT NULL AND balance <"
+            " min_balance) OR (max_balance IS NOT NULL AND balance > max_balance)").fetchall()
+        assert broken == [], f"accounts past their limits: {broken}"
+        # 4. One key, one transfer (the UNIQUE index says so; check the data too).
+        dupes = conn.execute(
+            "SELECT idem_key FROM transfers GROUP BY idem_key HAVING COUNT(*) > 1").fetchall()
+        assert dupes == []
+    finally:
+        conn.close()
