@@ -1,0 +1,1 @@
+"""Daihuan's Telegram front end: handlers, keyboards, texts and the composition root."""

@@ -1,0 +1,49 @@
+"""The Telegram application: handlers in the order they must match."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import callbacks
+from bot.context import services
+from bot.handlers import errors, fallback, language, start
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def remember_sender(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs first for every update: the sender is known before any handler needs them."""
+    user = update.effective_user
+    if user is not None and not user.is_bot:
+        await services(context).people.seen(user.id, user.full_name, user.language_code)
+
+
+def add_handlers(app: Application) -> None:
+    app.add_handler(TypeHandler(Update, remember_sender), group=-1)
+
+    # Deep links with a payload come before the plain /start (PTB-NOTES).
+    app.add_handler(CommandHandler("start", start.start_with_unknown_payload,
+                                   filters=PRIVATE, has_args=True))
+    app.add_handler(CommandHandler("start", start.start, filters=PRIVATE))
+    app.add_handler(CommandHandler("help", start.help_command, filters=PRIVATE))
+    app.add_handler(CommandHandler("language", language.ask, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(language.chosen, pattern=callbacks.LANGUAGE_PATTERN))
+
+    app.add_handler(CallbackQueryHandler(fallback.stale_button))
+    app.add_handler(MessageHandler(filters.COMMAND & ~PRIVATE, fallback.not_private))
+    app.add_handler(MessageHandler(filters.COMMAND & PRIVATE & filters.UpdateType.MESSAGE,
+                                   fallback.unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & PRIVATE & filters.UpdateType.MESSAGE,
+                                   fallback.unknown_text))
+    app.add_handler(MessageHandler(~filters.TEXT & PRIVATE & filters.UpdateType.MESSAGE,
+                                   fallback.unsupported_message))
+    app.add_error_handler(errors.on_error)

@@ -1,0 +1,76 @@
+"""The composition root: the one place that knows storage, core and the bot together."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.application import add_handlers
+from bot.commands import bot_commands
+from bot.context import SERVICES, Services
+from bot.i18n import Texts
+from bot.ordering import PerUserUpdateProcessor
+from bot.settings import Settings
+from core.clock import Clock, SystemClock
+from core.services.people import People
+from core.users import Language
+from storage.db import Database
+from storage.migrate import migrate
+from storage.uow import SqliteUnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+DATABASE = "database"
+
+
+async def open_database(settings: Settings, clock: Clock) -> Database:
+    db = await Database(settings.database_path).open()
+    try:
+        await migrate(db, clock)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+def build_application(settings: Settings, clock: Clock | None = None,
+                      texts: Texts | None = None) -> Application:
+    """The real bot. The database opens in ``post_init`` and closes in ``post_shutdown``."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is required to build the application")
+    clock = clock or SystemClock()
+    texts = texts or Texts.load()
+
+    async def post_init(app: Application) -> None:
+        db = await open_database(settings, clock)
+        uow = SqliteUnitOfWorkFactory(db, clock)
+        app.bot_data[DATABASE] = db
+        app.bot_data[SERVICES] = Services(uow=uow, people=People(uow), texts=texts,
+                                          clock=clock, operator_ids=settings.operator_ids)
+        await app.bot.set_my_commands(bot_commands(texts, Language.EN))
+        await app.bot.set_my_commands(bot_commands(texts, Language.ZH), language_code="zh")
+        log.info("bot ready; database %s", settings.database_path)
+
+    async def post_shutdown(app: Application) -> None:
+        db: Database | None = app.bot_data.pop(DATABASE, None)
+        if db is not None:
+            await db.close()
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
+        .defaults(Defaults(tzinfo=settings.tz))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerUserUpdateProcessor())
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    add_handlers(app)
+    return app
+
+
+ALLOWED_UPDATES = Update.ALL_TYPES

@@ -1,0 +1,43 @@
+"""What handlers get from the application: the wired services (``bot_data`` holds only
+these) and the language of the person behind the update."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import Texts
+from core.clock import Clock
+from core.ports import UnitOfWorkFactory
+from core.services.people import People
+from core.users import Language
+
+SERVICES = "services"
+
+
+@dataclass(frozen=True)
+class Services:
+    uow: UnitOfWorkFactory
+    people: People
+    texts: Texts
+    clock: Clock
+    operator_ids: frozenset[int]
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.bot_data[SERVICES]
+
+
+async def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
+    user = update.effective_user
+    if user is None:
+        return Language.EN
+    person = await services(context).people.seen(user.id, user.full_name, user.language_code)
+    return person.effective_language
+
+
+async def text_for(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str,
+                   **params: object) -> str:
+    return services(context).texts.get(await language_of(update, context), key, **params)

@@ -1,0 +1,28 @@
+"""The last resort: log without secrets, apologise to the user, keep the bot alive."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.context import text_for
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("unhandled error while handling update %s",
+              update.update_id if isinstance(update, Update) else "-",
+              exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        text = await text_for(update, context, "error.generic")
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, text)
+    except Exception:  # the database or Telegram may be what failed
+        log.warning("could not tell the user about the error", exc_info=True)

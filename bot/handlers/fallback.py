@@ -1,0 +1,32 @@
+"""Everything no feature claimed: a polite pointer to /help, and nothing changes."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.context import text_for
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(await text_for(update, context, "unknown.command"))
+
+
+async def unknown_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(await text_for(update, context, "unknown.text"))
+
+
+async def unsupported_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(
+        await text_for(update, context, "unsupported.message"))
+
+
+async def not_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Commands in groups: point to the private chat; plain group chatter is ignored."""
+    await update.effective_message.reply_text(await text_for(update, context, "private.only"))
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Callback data no handler recognised: forged, truncated, or from an old version."""
+    await update.callback_query.answer(
+        await text_for(update, context, "callback.invalid"), show_alert=True)

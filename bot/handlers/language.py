@@ -1,0 +1,28 @@
+"""/language: choose 中文 or English with a button; the choice is stored per user."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import callbacks, keyboards
+from bot.context import language_of, services
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    language = await language_of(update, context)
+    await update.effective_message.reply_text(
+        services(context).texts.get(language, "language.prompt"),
+        reply_markup=keyboards.language_choice(language))
+
+
+async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    language = callbacks.parse_language(query.data)
+    if language is None:  # the pattern guards this; stay safe if it is ever widened
+        await query.answer()
+        return
+    # The choice belongs to whoever pressed, so there is no one else to check for.
+    await services(context).people.choose_language(query.from_user.id, language)
+    await query.answer()
+    await query.edit_message_text(services(context).texts.get(language, "language.set"))

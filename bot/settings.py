@@ -1,0 +1,113 @@
+"""Every setting, read once from the environment and ``.env``; see ``.env.example``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BOTFATHER_HINT = (
+    "TELEGRAM_BOT_TOKEN is not set: open @BotFather in Telegram (https://t.me/BotFather), "
+    "send /newbot, and put the token it gives you in .env as TELEGRAM_BOT_TOKEN=… "
+    "(copy .env.example to start)"
+)
+ID_HASH_KEY_HINT = (
+    "ID_HASH_KEY is not set: it keys the hash under which identity numbers are stored; "
+    "generate one with: python -c \"import secrets; print(secrets.token_hex(32))\""
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", frozen=True)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    database_path: Path = Path("data/daihuan.db")
+    timezone: str = "Asia/Shanghai"
+    operator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    id_hash_key: SecretStr | None = None
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("telegram_bot_token", "id_hash_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            head, _, tail = value.get_secret_value().partition(":")
+            if not head.isdigit() or len(tail) < 20:
+                # Never echo the value: it may be a real token pasted with a typo.
+                raise ValueError("does not look like a BotFather token (digits:secret)")
+        return value
+
+    @field_validator("id_hash_key")
+    @classmethod
+    def _key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters of random text")
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org/bot")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as "
+                             "Asia/Shanghai)") from None
+        return value
+
+    @field_validator("operator_ids", mode="before")
+    @classmethod
+    def _operator_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            for part in parts:
+                if not part.lstrip("-").isdigit():
+                    raise ValueError(f"{part!r} is not a Telegram user id; "
+                                     "give comma-separated numbers")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def missing_for_run(self) -> list[str]:
+        """What ``daihuan run`` cannot start without, as hints for a person."""
+        missing = []
+        if self.telegram_bot_token is None:
+            missing.append(BOTFATHER_HINT)
+        if self.id_hash_key is None:
+            missing.append(ID_HASH_KEY_HINT)
+        return missing
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message names each setting and never its value."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = ".".join(str(p) for p in item["loc"]).upper() or "settings"
+            message = item["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise SettingsError("invalid settings — " + "; ".join(problems)) from None

@@ -1,0 +1,35 @@
+"""The tree stays ruff-clean and ``core`` stays pure: both checked on every run."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_is_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(ROOT)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_core_imports_no_transport_or_storage():
+    forbidden = re.compile(r"^\s*(import|from)\s+(telegram|aiosqlite|sqlite3|storage|bot)\b",
+                           re.MULTILINE)
+    offenders = [str(p) for p in (ROOT / "core").rglob("*.py") if forbidden.search(p.read_text())]
+    assert offenders == []
+
+
+def test_storage_does_not_import_the_bot():
+    forbidden = re.compile(r"^\s*(import|from)\s+(telegram|bot)\b", re.MULTILINE)
+    offenders = [str(p) for p in (ROOT / "storage").rglob("*.py")
+                 if forbidden.search(p.read_text())]
+    assert offenders == []
+
+
+def test_no_float_near_money():
+    pattern = re.compile(r"float\(|: float|-> float")
+    offenders = [f"{p}:{n}" for d in ("core", "storage") for p in (ROOT / d).rglob("*.py")
+                 for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert offenders == []
