@@ -63,6 +63,18 @@ class Database:
         return Transaction(self._writer, self._write_lock)
 
     @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer, outside any transaction: each statement commits on its own.
+
+        For a write that is one statement (SQLite makes a statement atomic, triggers and
+        all), this saves the BEGIN and COMMIT round trips to aiosqlite's thread.
+        """
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._write_lock:
+            yield self._writer
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A transaction that commits when the block ends and rolls back on any exception."""
         tx = await self.begin()
