@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.i18n import Texts
 from core.clock import Clock
@@ -26,7 +26,7 @@ class Services:
     operator_ids: frozenset[int]
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+def services(context: ContextTypes.DEFAULT_TYPE | Application) -> Services:
     return context.bot_data[SERVICES]
 
 

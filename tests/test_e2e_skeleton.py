@@ -89,3 +89,52 @@ async def test_group_commands_point_to_private_chat(bot):
         "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}})
     reply = await bot.api.wait_output(lambda o: o.chat_id == -5001)
     assert reply.text.startswith("Please talk to me in a private chat")
+
+
+@pytest.fixture
+def production_logs():
+    """Root logging as ``daihuan run`` sets it up (redaction included), at DEBUG, captured."""
+    import io
+    import logging
+
+    from bot.logs import install_redaction, quiet_http_loggers
+    from tests.harness import TEST_TOKEN
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    install_redaction(handler, [TEST_TOKEN])
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    quiet_http_loggers()
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+async def test_unexpected_error_is_apologised_for_and_logged_without_secrets(
+        tmp_path, production_logs):
+    from bot.context import services
+    from tests.harness import TEST_TOKEN
+
+    async with BotHarness(tmp_path) as bot:
+        people = services(bot.app).people
+
+        async def broken(user_id, language):
+            raise RuntimeError(f"database unavailable (token {TEST_TOKEN})")
+
+        people.choose_language = broken
+        li = bot.person(1002, "李雷", "zh")
+        await li.send("/language")
+        prompt = await li.reply()
+        await li.press(prompt, "English")
+        answer = await li.next("answer")
+        assert answer.text == "抱歉，我们这边出了点问题，请稍后再试。"
+        assert answer.params["show_alert"] is True
+        await bot.drained()
+    logs = production_logs.getvalue()
+    assert "unhandled error while handling update" in logs
+    assert "database unavailable" in logs  # the traceback is there...
+    assert TEST_TOKEN not in logs and TEST_TOKEN.split(":")[1] not in logs  # ...the token not
