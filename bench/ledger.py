@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -196,8 +197,16 @@ def main() -> None:
     def fresh() -> Path:
         return workdir / f"ledger{next(counter)}.db"
 
-    print(f"{n:,} transfers each; WAL, synchronous=NORMAL; {WALLETS} wallets; {workdir}")
-    results = {
+    print(f"{n:,} transfers each; WAL, synchronous=NORMAL; {WALLETS} wallets")
+    try:
+        results = measure(n, fresh, fresh_raw)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report(results)
+
+
+def measure(n: int, fresh, fresh_raw) -> dict[str, float]:
+    return {
         "(c) sqlite3, one thread": sync_floor(fresh_raw(), n),
         "(b) aiosqlite, 1 insert/commit": asyncio.run(aio_minimal(fresh_raw(), n)),
         "(a) aiosqlite hand-written, 1 at a time": asyncio.run(aio_hand_written(fresh_raw(), n, 1)),
@@ -206,6 +215,9 @@ def main() -> None:
             asyncio.run(aio_hand_written(fresh_raw(), n, SUBMITTERS)),
         f"ledger, {SUBMITTERS} submitters": asyncio.run(ledger_run(fresh(), n, SUBMITTERS)),
     }
+
+
+def report(results: dict[str, float]) -> None:
     width = max(len(k) for k in results)
     for name, rate in results.items():
         print(f"  {name:<{width}}  {rate:>10,.0f} transfers/s")
