@@ -170,6 +170,17 @@ class PostedTransfer:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One posting on one account, as a statement line."""
+
+    transfer_id: int
+    posted_at: datetime
+    kind: str
+    memo: str
+    amount: Money
+
+
 class LedgerError(Exception):
     """A transfer the ledger refused. Nothing of it was written."""
 

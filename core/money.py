@@ -156,3 +156,6 @@ def parse_amount(text: str, *, allow_zero: bool = False, maximum: Money | None =
     if fen == 0 and not allow_zero:
         raise MoneyError(MoneyErrorReason.ZERO, text)
     return Money(fen)
+
+
+ZERO = Money(0)

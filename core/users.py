@@ -37,6 +37,11 @@ class User:
     language: Language | None  # chosen with /language; None: follow Telegram's setting
     telegram_language: str | None
     created_at: datetime
+    frozen_reason: str | None = None
+
+    @property
+    def frozen(self) -> bool:
+        return self.frozen_reason is not None
 
     @property
     def effective_language(self) -> Language:

@@ -29,6 +29,14 @@ class SqliteEventLog:
              json.dumps(event.data, ensure_ascii=False, sort_keys=True, default=str)))
         return _recorded(rows[0])
 
+    async def append_many(self, events: list[Event]) -> None:
+        at = utc_iso(self._clock.now())
+        await self._conn.executemany(
+            "INSERT INTO events (occurred_at, actor, subject, kind, data) VALUES (?, ?, ?, ?, ?)",
+            [(at, e.actor, e.subject, e.kind,
+              json.dumps(e.data, ensure_ascii=False, sort_keys=True, default=str))
+             for e in events])
+
     async def for_subject(self, subject: str) -> list[RecordedEvent]:
         rows = await self._conn.execute_fetchall(
             "SELECT id, occurred_at, actor, subject, kind, data FROM events"

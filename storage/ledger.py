@@ -23,6 +23,7 @@ from core.ledger import (
     InsufficientFunds,
     LedgerError,
     Leg,
+    Movement,
     NotReversible,
     PostedTransfer,
     Transfer,
@@ -103,6 +104,14 @@ class SqliteLedger:
         rows = await self._conn.execute_fetchall(
             f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE idem_key = ?", (key,))
         return _posted(rows[0]) if rows else None
+
+    async def statement(self, account_id: int, limit: int) -> list[Movement]:
+        """The latest postings on an account, newest first."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT t.id, t.posted_at, t.kind, t.memo, p.amount FROM postings p"
+            " JOIN transfers t ON t.id = p.transfer_id WHERE p.account_id = ?"
+            " ORDER BY p.transfer_id DESC LIMIT ?", (account_id, limit))
+        return [Movement(r[0], parse_utc_iso(r[1]), r[2], r[3], Money(r[4])) for r in rows]
 
     def _now(self) -> str:
         return utc_iso(self._clock.now())

@@ -6,8 +6,10 @@ from types import TracebackType
 from typing import Self
 
 from core.clock import Clock
+from storage.bills import SqliteBills
 from storage.db import Database, Transaction
 from storage.events import SqliteEventLog
+from storage.identities import SqliteIdentities
 from storage.ledger import SqliteLedger
 from storage.users import SqliteUsers
 
@@ -18,6 +20,8 @@ class SqliteUnitOfWork:
 
     users: SqliteUsers
     ledger: SqliteLedger
+    identities: SqliteIdentities
+    bills: SqliteBills
     events: SqliteEventLog
 
     def __init__(self, db: Database, clock: Clock) -> None:
@@ -30,6 +34,8 @@ class SqliteUnitOfWork:
         conn = self._tx.conn
         self.users = SqliteUsers(conn, self._clock)
         self.ledger = SqliteLedger(conn, self._clock)
+        self.identities = SqliteIdentities(conn, self._clock)
+        self.bills = SqliteBills(conn, self._clock)
         self.events = SqliteEventLog(conn, self._clock)
         return self
 

@@ -7,14 +7,15 @@ import aiosqlite
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.users import Language, User
 
-_COLUMNS = "id, display_name, language, telegram_language, created_at"
+_COLUMNS = "id, display_name, language, telegram_language, created_at, frozen_reason"
 
 
 def _user(row: aiosqlite.Row) -> User:
     return User(id=row["id"], display_name=row["display_name"],
                 language=Language.parse(row["language"]) if row["language"] else None,
                 telegram_language=row["telegram_language"],
-                created_at=parse_utc_iso(row["created_at"]))
+                created_at=parse_utc_iso(row["created_at"]),
+                frozen_reason=row["frozen_reason"])
 
 
 class SqliteUsers:
@@ -28,18 +29,24 @@ class SqliteUsers:
         return _user(rows[0]) if rows else None
 
     async def upsert_seen(self, user_id: int, display_name: str,
-                          telegram_language: str | None) -> tuple[User, bool]:
+                          telegram_language: str | None) -> User:
         now = utc_iso(self._clock.now())
-        # created_at = updated_at only on the row's first insert: that is how we tell.
         rows = await self._conn.execute_fetchall(
             "INSERT INTO users (id, display_name, telegram_language, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
             " telegram_language = excluded.telegram_language, updated_at = excluded.updated_at"
-            f" RETURNING {_COLUMNS}, (created_at = updated_at) AS created",
+            f" RETURNING {_COLUMNS}",
             (user_id, display_name, telegram_language, now, now))
-        row = rows[0]
-        return _user(row), bool(row["created"])
+        return _user(rows[0])
+
+    async def ensure(self, user_id: int) -> None:
+        """A user we have not met yet (named in an operator's import): a placeholder row
+        that their first message fills in."""
+        now = utc_iso(self._clock.now())
+        await self._conn.execute(
+            "INSERT INTO users (id, display_name, created_at, updated_at) VALUES (?, '', ?, ?)"
+            " ON CONFLICT (id) DO NOTHING", (user_id, now, now))
 
     async def set_language(self, user_id: int, language: Language) -> None:
         await self._conn.execute(

@@ -10,7 +10,7 @@ async def register_seen(uow: UnitOfWorkFactory, user_id: int, display_name: str,
                         telegram_language: str | None) -> User:
     """Record a user on first sight and keep their display name and Telegram language fresh."""
     async with uow() as tx:
-        user, _created = await tx.users.upsert_seen(user_id, display_name[:64], telegram_language)
+        user = await tx.users.upsert_seen(user_id, display_name[:64], telegram_language)
         await tx.commit()
     return user
 

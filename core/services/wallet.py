@@ -1,0 +1,97 @@
+"""Wallets: top-ups that post exactly once, self-repayment, and the statement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from core.accounts import TOP_UP_SOURCES, receivable_of, wallet_of
+from core.bills import Instalment, InstalmentStatus
+from core.events import Event, user_actor
+from core.ledger import InsufficientFunds, Movement, PostedTransfer, Transfer
+from core.money import ZERO, Money
+from core.ports import UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    balance: Money
+    movements: list[Movement]
+
+
+async def wallet_view(uow: UnitOfWorkFactory, user_id: int, limit: int = 10) -> WalletView:
+    async with uow() as tx:
+        wallet = await wallet_of(tx.ledger, user_id)
+        movements = await tx.ledger.statement(wallet.id, limit)
+        await tx.commit()  # opening the account on first look is worth keeping
+    return WalletView(wallet.balance, movements)
+
+
+async def top_up(uow: UnitOfWorkFactory, *, user_id: int, amount: Money, source: str, ref: str,
+                 actor: str) -> PostedTransfer:
+    """Money arrived from outside. ``ref`` (the payment's charge id, or the bank reference)
+    is the idempotency key: the same payment reported twice posts once."""
+    if not amount.is_positive:
+        raise ValueError("top-up amount must be positive")
+    async with uow() as tx:
+        await tx.users.ensure(user_id)
+        external = await tx.ledger.open_account(TOP_UP_SOURCES[source])
+        wallet = await wallet_of(tx.ledger, user_id)
+        posted = await tx.ledger.post(Transfer.between(
+            f"topup:{source}:{ref}", "topup", external.id, wallet.id, amount, memo=source))
+        if not posted.replayed:
+            await tx.events.append(Event(actor, f"user:{user_id}", "wallet.topped_up",
+                                         {"amount": amount.fen, "source": source,
+                                          "transfer": posted.id}))
+        await tx.commit()
+    return posted
+
+
+class RepayRefusal(StrEnum):
+    NOT_FOUND = "not_found"  # no such instalment, or not this user's
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+
+
+class RepayRefused(Exception):
+    def __init__(self, reason: RepayRefusal, balance: Money = ZERO,
+                 amount: Money = ZERO) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.balance = balance
+        self.amount = amount
+
+
+@dataclass(frozen=True, slots=True)
+class Repayment:
+    instalment: Instalment
+    already_paid: bool  # True: nothing was taken now (paid before, e.g. a double tap)
+
+
+async def repay_from_wallet(uow: UnitOfWorkFactory, *, user_id: int, instalment_id: int,
+                            today: date) -> Repayment:
+    """The borrower pays one instalment from their wallet; at most once, whatever the taps."""
+    async with uow() as tx:
+        instalment = await tx.bills.instalment(instalment_id)
+        if instalment is None or instalment.borrower_id != user_id:
+            raise RepayRefused(RepayRefusal.NOT_FOUND)
+        if instalment.status is InstalmentStatus.PAID:
+            return Repayment(instalment, already_paid=True)
+        wallet = await wallet_of(tx.ledger, user_id)
+        receivable = await receivable_of(tx.ledger, user_id)
+        try:
+            posted = await tx.ledger.post(Transfer.between(
+                f"repay:instalment:{instalment.id}", "repayment", wallet.id, receivable.id,
+                instalment.amount, memo=f"instalment {instalment.id}"))
+        except InsufficientFunds:
+            raise RepayRefused(RepayRefusal.INSUFFICIENT_FUNDS, wallet.balance,
+                               instalment.amount) from None
+        if not await tx.bills.mark_paid(instalment.id, user_id, posted.id, today):
+            raise RuntimeError("instalment changed under a write lock")
+        await tx.events.append(Event(user_actor(user_id), f"instalment:{instalment.id}",
+                                     "instalment.paid", {"by": user_id, "source": "wallet",
+                                                         "transfer": posted.id}))
+        paid = await tx.bills.instalment(instalment.id)
+        await tx.commit()
+    assert paid is not None
+    return Repayment(paid, already_paid=False)

@@ -1,0 +1,42 @@
+"""Verified identities on SQLite: hashes and masks only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import aiosqlite
+
+from core.clock import Clock, utc_iso
+from core.identity import VerifiedIdentity
+
+_COLUMNS = "user_id, legal_name, id_hash, id_mask, phone_hash, phone_mask, birth_date"
+
+
+def _identity(row: aiosqlite.Row) -> VerifiedIdentity:
+    return VerifiedIdentity(user_id=row["user_id"], legal_name=row["legal_name"],
+                            id_hash=row["id_hash"], id_mask=row["id_mask"],
+                            phone_hash=row["phone_hash"], phone_mask=row["phone_mask"],
+                            birth_date=date.fromisoformat(row["birth_date"]))
+
+
+class SqliteIdentities:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    async def get(self, user_id: int) -> VerifiedIdentity | None:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM identities WHERE user_id = ?", (user_id,))
+        return _identity(rows[0]) if rows else None
+
+    async def by_id_hash(self, id_hash: str) -> VerifiedIdentity | None:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM identities WHERE id_hash = ?", (id_hash,))
+        return _identity(rows[0]) if rows else None
+
+    async def add(self, identity: VerifiedIdentity) -> None:
+        await self._conn.execute(
+            f"INSERT INTO identities ({_COLUMNS}, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (identity.user_id, identity.legal_name, identity.id_hash, identity.id_mask,
+             identity.phone_hash, identity.phone_mask, identity.birth_date.isoformat(),
+             utc_iso(self._clock.now())))
