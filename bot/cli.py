@@ -1,11 +1,13 @@
-"""``daihuan``: the command line. ``daihuan run`` starts the bot; ``daihuan migrate`` prepares
-the database."""
+"""``daihuan``: the command line. ``daihuan run`` starts the bot; the other subcommands are for
+operators and work beside a running bot (SQLite waits for the writer; WAL lets both read)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -15,6 +17,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", help="start the bot (long polling)")
     sub.add_parser("migrate", help="create or upgrade the database, then exit")
+    history = sub.add_parser("import-history",
+                             help="load repayment history: user_id,bill_ref,due_date,"
+                                  "paid_date,amount")
+    history.add_argument("file", type=Path)
+    bills = sub.add_parser("import-bills",
+                           help="load bills issued elsewhere: bill_ref,user_id,merchant,"
+                                "amount,instalments,purchase_date")
+    bills.add_argument("file", type=Path)
+    credit = sub.add_parser("credit-wallet",
+                            help="record money a user sent by bank transfer into their wallet")
+    credit.add_argument("user_id", type=int)
+    credit.add_argument("amount", help="in yuan, e.g. 100 or 99.50")
+    credit.add_argument("--ref", required=True,
+                        help="the transfer's reference: recording the same ref again posts "
+                             "nothing")
     return parser
 
 
@@ -27,9 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "run":
         return run(settings)
-    if args.command == "migrate":
-        return asyncio.run(_migrate(settings))
-    return 2
+    from bot import operator_commands as ops
+
+    commands: dict[str, Callable[..., Awaitable[int]]] = {
+        "migrate": ops.migrate,
+        "import-history": ops.import_history,
+        "import-bills": ops.import_bills,
+        "credit-wallet": ops.credit_wallet,
+    }
+    return asyncio.run(commands[args.command](settings, args))
 
 
 def run(settings: Settings) -> int:
@@ -42,6 +65,8 @@ def run(settings: Settings) -> int:
         print("daihuan: cannot start — " + "; ".join(missing), file=sys.stderr)
         return 2
     secrets = [settings.telegram_bot_token.get_secret_value()]  # type: ignore[union-attr]
+    if settings.payment_provider_token is not None:
+        secrets.append(settings.payment_provider_token.get_secret_value())
     setup_logging(settings.log_level, secrets)
     app = build_application(settings)
     try:
@@ -49,22 +74,6 @@ def run(settings: Settings) -> int:
     except SchemaTooNew as error:
         print(f"daihuan: {error}", file=sys.stderr)
         return 2
-    return 0
-
-
-async def _migrate(settings: Settings) -> int:
-    from bot.composition import open_database
-    from core.clock import SystemClock
-    from storage.migrate import SchemaTooNew, current_version
-
-    try:
-        db = await open_database(settings, SystemClock())
-    except SchemaTooNew as error:
-        print(f"daihuan: {error}", file=sys.stderr)
-        return 2
-    version = await current_version(db)
-    await db.close()
-    print(f"daihuan: database {settings.database_path} is at schema version {version}")
     return 0
 
 

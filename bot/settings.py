@@ -6,8 +6,13 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.bills import FeeSchedule
+from core.credit import CreditPolicy, Tier
+from core.identity import IdentityHasher
+from core.money import Money
 
 BOTFATHER_HINT = (
     "TELEGRAM_BOT_TOKEN is not set: open @BotFather in Telegram (https://t.me/BotFather), "
@@ -31,8 +36,19 @@ class Settings(BaseSettings):
     operator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     id_hash_key: SecretStr | None = None
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # Telegram Payments provider token (from @BotFather → Payments); unset: no in-chat top-up.
+    payment_provider_token: SecretStr | None = None
+    # Fees in basis points of the principal for plans that are not interest-free.
+    fee_bp_1: int = Field(default=100, ge=0, le=3000)
+    fee_bp_12: int = Field(default=720, ge=0, le=3000)
+    # Credit line per tier, in whole yuan (tier E is always 0: no new credit).
+    credit_line_a: int = Field(default=20_000, ge=0, le=1_000_000)
+    credit_line_b: int = Field(default=10_000, ge=0, le=1_000_000)
+    credit_line_c: int = Field(default=5_000, ge=0, le=1_000_000)
+    credit_line_d: int = Field(default=2_000, ge=0, le=1_000_000)
 
-    @field_validator("telegram_bot_token", "id_hash_key", mode="before")
+    @field_validator("telegram_bot_token", "id_hash_key", "payment_provider_token",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -83,9 +99,32 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts)
         return value
 
+    @model_validator(mode="after")
+    def _lines_descend(self) -> Settings:
+        lines = [self.credit_line_a, self.credit_line_b, self.credit_line_c, self.credit_line_d]
+        if lines != sorted(lines, reverse=True):
+            raise ValueError("CREDIT_LINE_A..D must not grow from tier A to tier D")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def fees(self) -> FeeSchedule:
+        return FeeSchedule({1: self.fee_bp_1, 12: self.fee_bp_12})
+
+    @property
+    def credit_policy(self) -> CreditPolicy:
+        return CreditPolicy({Tier.A: Money.yuan(self.credit_line_a),
+                             Tier.B: Money.yuan(self.credit_line_b),
+                             Tier.C: Money.yuan(self.credit_line_c),
+                             Tier.D: Money.yuan(self.credit_line_d), Tier.E: Money.zero()})
+
+    def identity_hasher(self) -> IdentityHasher:
+        if self.id_hash_key is None:
+            raise ValueError(ID_HASH_KEY_HINT)
+        return IdentityHasher(self.id_hash_key.get_secret_value().encode())
 
     def missing_for_run(self) -> list[str]:
         """What ``daihuan run`` cannot start without, as hints for a person."""
@@ -107,7 +146,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            name = ".".join(str(p) for p in item["loc"]).upper() or "settings"
+            name = ".".join(str(p) for p in item["loc"]).upper() or "CREDIT_LINE_*"
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{name}: {message}")
         raise SettingsError("invalid settings — " + "; ".join(problems)) from None

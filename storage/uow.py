@@ -53,8 +53,8 @@ class SqliteUnitOfWork:
 
 class SqliteUnitOfWorkFactory:
     def __init__(self, db: Database, clock: Clock) -> None:
-        self._db = db
+        self.db = db
         self._clock = clock
 
     def __call__(self) -> SqliteUnitOfWork:
-        return SqliteUnitOfWork(self._db, self._clock)
+        return SqliteUnitOfWork(self.db, self._clock)

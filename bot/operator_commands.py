@@ -1,0 +1,113 @@
+"""The operators' subcommands of ``daihuan``: plain output, non-zero exit on refusal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.composition import open_database
+from bot.settings import Settings
+from core.clock import SystemClock, business_date
+from core.events import operator_actor
+from core.imports import ImportFailed, parse_bills, parse_history
+from core.money import MoneyError, parse_amount
+from core.services import imports, wallet
+from storage.migrate import SchemaTooNew, current_version
+from storage.uow import SqliteUnitOfWorkFactory
+
+CLI_ACTOR = operator_actor(0)  # the command line: an operator without a Telegram id
+
+
+@asynccontextmanager
+async def _storage(settings: Settings) -> AsyncIterator[SqliteUnitOfWorkFactory]:
+    clock = SystemClock()
+    db = await open_database(settings, clock)
+    try:
+        yield SqliteUnitOfWorkFactory(db, clock)
+    finally:
+        await db.close()
+
+
+def _fail(message: str) -> int:
+    print(f"daihuan: {message}", file=sys.stderr)
+    return 1
+
+
+def _read(path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"daihuan: cannot read {path}: {error}", file=sys.stderr)
+        return None
+
+
+async def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        async with _storage(settings) as uow:
+            version = await current_version(uow.db)
+    except SchemaTooNew as error:
+        return _fail(str(error))
+    print(f"daihuan: database {settings.database_path} is at schema version {version}")
+    return 0
+
+
+def _report(error: ImportFailed, path) -> int:
+    for row in error.errors:
+        print(f"{path}: {row}", file=sys.stderr)
+    return _fail(f"{len(error.errors)} problem(s) in {path}; nothing was loaded")
+
+
+async def import_history(settings: Settings, args: argparse.Namespace) -> int:
+    text = _read(args.file)
+    if text is None:
+        return 1
+    today = business_date(SystemClock().now(), settings.tz)
+    try:
+        rows = parse_history(text, today)
+    except ImportFailed as error:
+        return _report(error, args.file)
+    async with _storage(settings) as uow:
+        count = await imports.import_history(uow, SystemClock(), rows, CLI_ACTOR)
+    users = len({r.user_id for r in rows})
+    print(f"daihuan: loaded {count} history row(s) for {users} user(s); "
+          "their ratings now include them")
+    return 0
+
+
+async def import_bills(settings: Settings, args: argparse.Namespace) -> int:
+    text = _read(args.file)
+    if text is None:
+        return 1
+    today = business_date(SystemClock().now(), settings.tz)
+    try:
+        rows = parse_bills(text, today)
+        async with _storage(settings) as uow:
+            loaded, skipped = await imports.import_bills(uow, rows, settings.fees, CLI_ACTOR)
+    except ImportFailed as error:
+        return _report(error, args.file)
+    print(f"daihuan: loaded {loaded} bill(s); {skipped} were already loaded")
+    return 0
+
+
+async def credit_wallet(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        amount = parse_amount(args.amount)
+    except MoneyError as error:
+        return _fail(f"AMOUNT {args.amount!r} is not an amount in yuan ({error.reason.value})")
+    if args.user_id <= 0:
+        return _fail("USER_ID must be a Telegram user id")
+    ref = args.ref.strip()
+    if not ref or len(ref) > 64 or not ref.isascii() or " " in ref:
+        return _fail("--ref must be 1-64 ASCII characters without spaces")
+    async with _storage(settings) as uow:
+        posted = await wallet.top_up(uow, user_id=args.user_id, amount=amount, source="bank",
+                                     ref=ref, actor=CLI_ACTOR)
+        view = await wallet.wallet_view(uow, args.user_id, limit=1)
+    if posted.replayed:
+        print(f"daihuan: ref {ref} was already recorded (transfer #{posted.id}); nothing posted")
+    else:
+        print(f"daihuan: credited {amount} to user {args.user_id} (transfer #{posted.id}); "
+              f"wallet balance {view.balance}")
+    return 0

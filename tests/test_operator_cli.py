@@ -1,0 +1,91 @@
+"""The operators' subcommands, run as a person would: a real process on a real database."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def daihuan(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
+    env["DATABASE_PATH"] = str(tmp_path / "ops.db")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    run.db = tmp_path / "ops.db"
+    run.tmp = tmp_path
+    return run
+
+
+def q(path, sql):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_import_examples(daihuan):
+    history = daihuan("import-history", str(ROOT / "examples" / "history.csv"))
+    assert history.returncode == 0, history.stderr
+    assert "loaded 4 history row(s) for 2 user(s)" in history.stdout
+    bills = daihuan("import-bills", str(ROOT / "examples" / "bills.csv"))
+    assert bills.returncode == 0, bills.stderr
+    assert "loaded 2 bill(s); 0 were already loaded" in bills.stdout
+    again = daihuan("import-bills", str(ROOT / "examples" / "bills.csv"))
+    assert "loaded 0 bill(s); 2 were already loaded" in again.stdout
+    assert q(daihuan.db, "SELECT COUNT(*) FROM instalments") == [(9,)]
+    assert q(daihuan.db, "SELECT -balance FROM accounts WHERE code = 'receivable:1001'") == [
+        (239900,)]
+
+
+def test_bad_rows_are_reported_by_line_and_nothing_loads(daihuan):
+    path = daihuan.tmp / "bad.csv"
+    path.write_text("bill_ref,user_id,merchant,amount,instalments,purchase_date\n"
+                    "A,1001,Shop,100,3,2026-10-01\n"
+                    "B,abc,Shop,12.345,5,2026-13-01\n"
+                    "A,1001,Shop,100,3,2026-10-01\n", encoding="utf-8")
+    result = daihuan("import-bills", str(path))
+    assert result.returncode == 1
+    assert "line 3: user_id" in result.stderr and "line 3: amount" in result.stderr
+    assert "line 3: instalments" in result.stderr and "line 3: purchase_date" in result.stderr
+    assert "line 4: bill_ref: appears twice" in result.stderr
+    assert "nothing was loaded" in result.stderr
+    assert not daihuan.db.exists()  # refused before the database was even opened
+    clash = daihuan.tmp / "clash.csv"
+    clash.write_text("bill_ref,user_id,merchant,amount,instalments,purchase_date\n"
+                     "A,1001,Shop,100,3,2026-10-01\n", encoding="utf-8")
+    assert daihuan("import-bills", str(clash)).returncode == 0
+    clash.write_text("bill_ref,user_id,merchant,amount,instalments,purchase_date\n"
+                     "B,1002,Shop,50,1,2026-10-01\n"
+                     "A,1001,Shop,200,3,2026-10-01\n", encoding="utf-8")
+    result = daihuan("import-bills", str(clash))
+    assert result.returncode == 1
+    assert "line 3: bill_ref: already imported with different content" in result.stderr
+    assert q(daihuan.db, "SELECT ref FROM bills") == [("import:A",)]  # B was not loaded
+
+
+def test_wrong_header(daihuan):
+    path = daihuan.tmp / "h.csv"
+    path.write_text("user,bill,due,paid,amount\n1,a,2025-01-01,,1\n")
+    result = daihuan("import-history", str(path))
+    assert result.returncode == 1 and "line 1: header: expected columns" in result.stderr
+
+
+def test_credit_wallet_posts_once_per_ref(daihuan):
+    first = daihuan("credit-wallet", "42", "100.50", "--ref", "BANK-7")
+    assert first.returncode == 0, first.stderr
+    assert "credited ¥100.50 to user 42" in first.stdout
+    second = daihuan("credit-wallet", "42", "100.50", "--ref", "BANK-7")
+    assert "already recorded" in second.stdout
+    assert q(daihuan.db, "SELECT balance FROM accounts WHERE code = 'wallet:42'") == [(10050,)]
+    bad = daihuan("credit-wallet", "42", "-5", "--ref", "X")
+    assert bad.returncode == 1 and "not an amount" in bad.stderr
