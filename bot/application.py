@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -9,13 +11,15 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    PreCheckoutQueryHandler,
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot import callbacks
 from bot.context import services
-from bot.handlers import errors, fallback, language, start
+from bot.handlers import bills, buy, credit, errors, fallback, language, start, verify, wallet
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -37,6 +41,22 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("help", start.help_command, filters=PRIVATE))
     app.add_handler(CommandHandler("language", language.ask, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(language.chosen, pattern=callbacks.LANGUAGE_PATTERN))
+
+    with warnings.catch_warnings():
+        # Button steps are tracked per user, not per message, on purpose: each button carries
+        # the draft's nonce, which the step checks.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        app.add_handler(verify.conversation())
+        app.add_handler(buy.conversation())
+    app.add_handler(CommandHandler("credit", credit.show, filters=PRIVATE))
+    app.add_handler(CommandHandler("bills", bills.show, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(bills.turn_page, pattern=callbacks.BILLS_PATTERN))
+    app.add_handler(CallbackQueryHandler(bills.pay, pattern=callbacks.PAY_PATTERN))
+    app.add_handler(CommandHandler("wallet", wallet.show, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(wallet.ask_top_up, pattern=callbacks.TOPUP_PATTERN))
+    app.add_handler(PreCheckoutQueryHandler(wallet.pre_checkout))
+    app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, wallet.paid))
+    app.add_handler(CommandHandler("cancel", fallback.nothing_to_cancel, filters=PRIVATE))
 
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
     app.add_handler(MessageHandler(filters.COMMAND & ~PRIVATE, fallback.not_private))

@@ -11,7 +11,13 @@ from core.users import Language
 MENU: tuple[tuple[str, str], ...] = (
     ("start", "cmd.start"),
     ("help", "cmd.help"),
+    ("verify", "cmd.verify"),
+    ("credit", "cmd.credit"),
+    ("buy", "cmd.buy"),
+    ("bills", "cmd.bills"),
+    ("wallet", "cmd.wallet"),
     ("language", "cmd.language"),
+    ("cancel", "cmd.cancel"),
 )
 
 

@@ -46,8 +46,12 @@ def build_application(settings: Settings, clock: Clock | None = None,
         db = await open_database(settings, clock)
         uow = SqliteUnitOfWorkFactory(db, clock)
         app.bot_data[DATABASE] = db
-        app.bot_data[SERVICES] = Services(uow=uow, people=People(uow), texts=texts,
-                                          clock=clock, operator_ids=settings.operator_ids)
+        token = settings.payment_provider_token
+        app.bot_data[SERVICES] = Services(
+            uow=uow, people=People(uow), texts=texts, clock=clock, tz=settings.tz,
+            operator_ids=settings.operator_ids, hasher=settings.identity_hasher(),
+            fees=settings.fees, credit_policy=settings.credit_policy,
+            payment_token=token.get_secret_value() if token else None)
         await app.bot.set_my_commands(bot_commands(texts, Language.EN))
         await app.bot.set_my_commands(bot_commands(texts, Language.ZH), language_code="zh")
         log.info("bot ready; database %s", settings.database_path)

@@ -4,12 +4,17 @@ these) and the language of the person behind the update."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from bot.i18n import Texts
-from core.clock import Clock
+from core.bills import FeeSchedule
+from core.clock import Clock, business_date
+from core.credit import CreditPolicy
+from core.identity import IdentityHasher
 from core.ports import UnitOfWorkFactory
 from core.services.people import People
 from core.users import Language
@@ -23,7 +28,15 @@ class Services:
     people: People
     texts: Texts
     clock: Clock
+    tz: ZoneInfo
     operator_ids: frozenset[int]
+    hasher: IdentityHasher
+    fees: FeeSchedule
+    credit_policy: CreditPolicy
+    payment_token: str | None  # Telegram Payments provider token; None: no in-chat top-up
+
+    def today(self) -> date:
+        return business_date(self.clock.now(), self.tz)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE | Application) -> Services:
@@ -41,3 +54,18 @@ async def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Lan
 async def text_for(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str,
                    **params: object) -> str:
     return services(context).texts.get(await language_of(update, context), key, **params)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Texts in one person's language: ``say("buy.done", total=…)``."""
+
+    texts: Texts
+    language: Language
+
+    def __call__(self, key: str, **params: object) -> str:
+        return self.texts.get(self.language, key, **params)
+
+
+async def speaker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Speaker:
+    return Speaker(services(context).texts, await language_of(update, context))

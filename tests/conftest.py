@@ -28,3 +28,26 @@ async def db(tmp_path, clock):
 @pytest.fixture
 def uow(db, clock) -> SqliteUnitOfWorkFactory:
     return SqliteUnitOfWorkFactory(db, clock)
+
+
+@pytest.fixture
+def production_logs():
+    """Root logging as ``daihuan run`` sets it up (redaction included), at DEBUG, captured."""
+    import io
+    import logging
+
+    from bot.logs import install_redaction, quiet_leaky_loggers
+    from tests.harness import TEST_TOKEN
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    install_redaction(handler, [TEST_TOKEN])
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    quiet_leaky_loggers()
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(old_level)

@@ -53,6 +53,13 @@ class Output:
     def button_texts(self) -> list[str]:
         return [b["text"] for b in self.buttons]
 
+    @property
+    def keyboard(self) -> list[dict]:
+        """Buttons of a reply keyboard (the one under the text field)."""
+        rows = (self.reply_markup or {}).get("keyboard") or []
+        return [button if isinstance(button, dict) else {"text": button}
+                for row in rows for button in row]
+
 
 @dataclass
 class ChatMessage:
@@ -81,6 +88,7 @@ class FakeBotApi:
         self.port: int | None = None
         self.fault: Callable[[str, dict], web.Response | None] | None = None
         self.confirmed_offset = 0  # getUpdates' offset: every update below it was fetched
+        self.deleted: list[ChatMessage] = []
         self.closing = False  # long polls return at once, so the bot can stop promptly
 
     # -- life cycle ----------------------------------------------------------------------
@@ -242,6 +250,37 @@ class FakeBotApi:
     async def _api_sendChatAction(self, params: dict) -> bool:
         return True
 
+    async def _api_deleteMessage(self, params: dict) -> bool:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self._messages:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        message = self._messages.pop(key)
+        self.deleted.append(message)
+        await self._output("delete", key[0], key[1], None, None, params)
+        return True
+
+    async def _api_sendInvoice(self, params: dict) -> dict:
+        chat_id = int(params["chat_id"])
+        if chat_id not in self._chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        prices = params["prices"]
+        if params.get("currency") != "CNY" or not prices:
+            raise ApiError(400, "Bad Request: CURRENCY_INVALID")
+        message = ChatMessage(self.new_message_id(chat_id), chat_id, True, None)
+        self.store(message)
+        await self._output("invoice", chat_id, message.message_id, params.get("title"), None,
+                           params)
+        data = self._message_json(message)
+        data["invoice"] = {"title": params["title"], "description": params["description"],
+                           "start_parameter": "", "currency": params["currency"],
+                           "total_amount": sum(p["amount"] for p in prices)}
+        return data
+
+    async def _api_answerPreCheckoutQuery(self, params: dict) -> bool:
+        await self._output("precheckout", None, None, params.get("error_message"), None,
+                           params)
+        return True
+
     def _editable(self, params: dict) -> ChatMessage:
         message = self.message(int(params["chat_id"]), int(params["message_id"]))
         if message is None:
@@ -266,8 +305,8 @@ class FakeBotApi:
         }
         if message.text is not None:
             data["text"] = message.text
-        if message.reply_markup:
-            data["reply_markup"] = message.reply_markup
+        if message.reply_markup and "inline_keyboard" in message.reply_markup:
+            data["reply_markup"] = message.reply_markup  # Telegram echoes inline ones only
         return data
 
 
@@ -369,6 +408,34 @@ class FakePerson:
             query["message"] = {**self.api._message_json(message)}
         return await self.api.push_update({"callback_query": query})
 
+    async def pay(self, invoice: Output, charge_id: str | None = None) -> tuple[bool, str]:
+        """Pay an invoice the bot sent: Telegram asks the bot first (pre-checkout), and only
+        when it agrees sends the successful payment. Returns (accepted, charge id)."""
+        params = invoice.params
+        total = sum(p["amount"] for p in params["prices"])
+        query_id = f"pcq-{self.id}-{time.monotonic_ns()}"
+        after = self.api.last_seq
+        await self.api.push_update({"pre_checkout_query": {
+            "id": query_id, "from": self.user, "currency": params["currency"],
+            "total_amount": total, "invoice_payload": params["payload"]}})
+        answer = await self.api.wait_output(
+            lambda o: o.kind == "precheckout" and o.params["pre_checkout_query_id"] == query_id,
+            after)
+        if not answer.params.get("ok"):
+            return False, ""
+        charge_id = charge_id or f"tg-charge-{time.monotonic_ns()}"
+        await self.send_successful_payment(params["payload"], params["currency"], total,
+                                           charge_id)
+        return True, charge_id
+
+    async def send_successful_payment(self, payload: str, currency: str, total: int,
+                                      charge_id: str) -> None:
+        message = self._message(successful_payment={
+            "currency": currency, "total_amount": total, "invoice_payload": payload,
+            "telegram_payment_charge_id": charge_id,
+            "provider_payment_charge_id": f"provider-{charge_id}"})
+        await self.api.push_update({"message": message})
+
     async def send_update(self, update: dict) -> int:
         return await self.api.push_update(update)
 
@@ -380,6 +447,9 @@ class FakePerson:
 
     # -- reading -------------------------------------------------------------------------
     def _mine(self, output: Output) -> bool:
+        if output.kind == "precheckout":
+            return str(output.params.get("pre_checkout_query_id", "")).startswith(
+                f"pcq-{self.id}-")
         if output.kind == "answer":
             return str(output.params.get("callback_query_id", "")).startswith(f"{self.id}-")
         return output.chat_id == self.id

@@ -34,7 +34,8 @@ async def test_start_greets_in_telegram_language(bot):
 
 
 async def test_command_menu_is_set_in_both_languages(bot):
-    assert [c["command"] for c in bot.api.commands[None]] == ["start", "help", "language"]
+    assert [c["command"] for c in bot.api.commands[None]] == [
+        "start", "help", "verify", "credit", "buy", "bills", "wallet", "language", "cancel"]
     assert bot.api.commands["zh"][1]["description"] == "查看我能做什么"
 
 
@@ -89,29 +90,6 @@ async def test_group_commands_point_to_private_chat(bot):
         "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}})
     reply = await bot.api.wait_output(lambda o: o.chat_id == -5001)
     assert reply.text.startswith("Please talk to me in a private chat")
-
-
-@pytest.fixture
-def production_logs():
-    """Root logging as ``daihuan run`` sets it up (redaction included), at DEBUG, captured."""
-    import io
-    import logging
-
-    from bot.logs import install_redaction, quiet_http_loggers
-    from tests.harness import TEST_TOKEN
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    install_redaction(handler, [TEST_TOKEN])
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    quiet_http_loggers()
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(old_level)
 
 
 async def test_unexpected_error_is_apologised_for_and_logged_without_secrets(

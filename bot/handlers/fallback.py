@@ -30,3 +30,8 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Callback data no handler recognised: forged, truncated, or from an old version."""
     await update.callback_query.answer(
         await text_for(update, context, "callback.invalid"), show_alert=True)
+
+
+async def nothing_to_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(
+        await text_for(update, context, "common.nothing_to_cancel"))

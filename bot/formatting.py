@@ -1,0 +1,16 @@
+"""Dates for people, per language (Babel's CLDR data); amounts use ``Money.format``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel.dates import format_date
+
+from core.users import Language
+
+_LOCALES = {Language.ZH: "zh_Hans_CN", Language.EN: "en_GB"}
+
+
+def day(value: date, language: Language) -> str:
+    """29 Dec 2026 / 2026年12月29日."""
+    return format_date(value, format="medium", locale=_LOCALES[language])

@@ -1,0 +1,120 @@
+"""/bills: open bills and their instalments, a page at a time, with "Pay" on each unpaid
+instalment (confirm, then paid from the wallet once, whatever the taps)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import callbacks, keyboards
+from bot.context import Speaker, services, speaker
+from bot.formatting import day
+from core.bills import Bill, Instalment, InstalmentStatus
+from core.services.wallet import RepayRefusal, RepayRefused, repay_from_wallet, wallet_view
+
+BILLS_PER_PAGE = 3
+
+
+def _status(instalment: Instalment, today, say: Speaker) -> str:
+    if instalment.status is InstalmentStatus.PAID:
+        paid = instalment.paid_at.date() if instalment.paid_at else today
+        return say("status.paid", date=day(paid, say.language))
+    return say("status.overdue" if instalment.is_overdue(today) else "status.unpaid")
+
+
+def render_page(bills: list[Bill], page: int, today, say: Speaker):
+    pages = max(1, -(-len(bills) // BILLS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = bills[page * BILLS_PER_PAGE:(page + 1) * BILLS_PER_PAGE]
+    lines = [say("bills.header", page=page + 1, pages=pages)]
+    payable = []
+    for bill in shown:
+        lines += ["", say("bills.bill", merchant=bill.merchant, total=bill.total,
+                          count=bill.plan, bought=day(bill.purchased_on, say.language))]
+        for i in bill.instalments:
+            lines.append(say("bills.instalment", seq=i.seq, count=bill.plan,
+                             due=day(i.due_date, say.language), amount=i.amount,
+                             status=_status(i, today, say)))
+        payable += [(i, bill.merchant) for i in bill.unpaid]
+    return "\n".join(lines), keyboards.bills_page(payable, page, pages, say)
+
+
+async def _open_bills(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> list[Bill]:
+    async with services(context).uow() as tx:
+        return await tx.bills.open_bills(user_id)
+
+
+async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    say = await speaker(update, context)
+    bills = await _open_bills(context, update.effective_user.id)
+    if not bills:
+        await update.effective_message.reply_text(say("bills.none"))
+        return
+    text, markup = render_page(bills, 0, services(context).today(), say)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    say = await speaker(update, context)
+    page = callbacks.parse_bills_page(query.data)
+    await query.answer()
+    await _edit_to_page(update, context, page or 0, say)
+
+
+async def _edit_to_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page: int,
+                        say: Speaker) -> None:
+    bills = await _open_bills(context, update.effective_user.id)
+    if not bills:
+        await update.callback_query.edit_message_text(say("bills.none"))
+        return
+    text, markup = render_page(bills, page, services(context).today(), say)
+    await update.callback_query.edit_message_text(text, reply_markup=markup)
+
+
+async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    say = await speaker(update, context)
+    press = callbacks.parse_pay(query.data)
+    found = services(context)
+    user_id = update.effective_user.id
+    async with found.uow() as tx:
+        instalment = await tx.bills.instalment(press.instalment_id)
+        bill = await tx.bills.get(instalment.bill_id) if instalment else None
+    # The button says which instalment; whether the presser may pay it is checked here.
+    if instalment is None or bill is None or instalment.borrower_id != user_id:
+        await query.answer(say("callback.invalid"), show_alert=True)
+        return
+    if instalment.status is InstalmentStatus.PAID:
+        await query.answer(say("pay.already"), show_alert=True)
+        await _edit_to_page(update, context, press.page, say)
+        return
+    if not press.confirmed:
+        balance = (await wallet_view(found.uow, user_id, limit=0)).balance
+        await query.answer()
+        await query.edit_message_text(
+            say("pay.confirm", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
+                amount=instalment.amount, due=day(instalment.due_date, say.language),
+                balance=balance),
+            reply_markup=keyboards.confirm_payment(instalment, press.page, say))
+        return
+    try:
+        result = await repay_from_wallet(found.uow, user_id=user_id,
+                                         instalment_id=instalment.id, today=found.today())
+    except RepayRefused as refused:
+        if refused.reason is RepayRefusal.INSUFFICIENT_FUNDS:
+            await query.answer(say("pay.insufficient", balance=refused.balance,
+                                   amount=refused.amount), show_alert=True)
+        else:
+            await query.answer(say("callback.invalid"), show_alert=True)
+        return
+    if result.already_paid:
+        await query.answer(say("pay.already"), show_alert=True)
+        await _edit_to_page(update, context, press.page, say)
+        return
+    balance = (await wallet_view(found.uow, user_id, limit=0)).balance
+    await query.answer()
+    await query.edit_message_text(
+        say("pay.done", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
+            amount=instalment.amount, balance=balance),
+        reply_markup=keyboards.back_to_bills(press.page, say))

@@ -1,0 +1,206 @@
+"""/buy: merchant → amount → plan (buttons) → schedule → confirm (buttons). /cancel stops.
+
+The draft lives in ``user_data``; its nonce is in every button, so a button from an older
+draft, or pressed twice, cannot buy twice: the purchase's idempotency key is the nonce.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import callbacks, keyboards
+from bot.context import Speaker, services, speaker
+from bot.formatting import day
+from core.bills import PurchaseError, Quote, make_quote, parse_merchant
+from core.credit import Tier
+from core.money import Money, MoneyError, parse_amount
+from core.services.credit import credit_report
+from core.services.purchases import PurchaseRefused, buy
+
+MERCHANT, AMOUNT, PLAN, CONFIRM = range(4)
+DRAFT = "buy"
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    found = services(context)
+    user_id = update.effective_user.id
+    async with found.uow() as tx:
+        user = await tx.users.get(user_id)
+        verified = await tx.identities.get(user_id) is not None
+    if user is not None and user.frozen:
+        await update.effective_message.reply_text(say("common.frozen"))
+        return ConversationHandler.END
+    if not verified:
+        await update.effective_message.reply_text(say("buy.unverified"))
+        return ConversationHandler.END
+    rating = await credit_report(found.uow, user_id, found.today(), found.credit_policy)
+    if rating.tier is Tier.E or not rating.available:
+        await update.effective_message.reply_text(say(
+            "buy.no_credit", tier=rating.tier.value, used=rating.used, line=rating.line))
+        return ConversationHandler.END
+    context.user_data[DRAFT] = {"nonce": secrets.token_hex(4)}
+    await update.effective_message.reply_text(say("buy.ask_merchant"))
+    return MERCHANT
+
+
+async def merchant(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    try:
+        name = parse_merchant(update.effective_message.text)
+    except PurchaseError:
+        await update.effective_message.reply_text(say("buy.bad_merchant"))
+        return MERCHANT
+    draft = context.user_data.setdefault(DRAFT, {"nonce": secrets.token_hex(4)})
+    draft["merchant"] = name
+    available = await _available(update, context)
+    await update.effective_message.reply_text(say("buy.ask_amount", available=available))
+    return AMOUNT
+
+
+async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    available = await _available(update, context)
+    try:
+        principal = parse_amount(update.effective_message.text, maximum=available)
+    except MoneyError as error:
+        await update.effective_message.reply_text(
+            say(f"buy.amount.{error.reason.value}", available=available))
+        return AMOUNT
+    draft = context.user_data.get(DRAFT)
+    if not draft or "merchant" not in draft:
+        return await _lost(update, context)
+    found = services(context)
+    try:
+        quotes = [make_quote(draft["merchant"], principal, plan, found.today(), found.fees)
+                  for plan in (1, 3, 6, 12)]
+    except PurchaseError:
+        await update.effective_message.reply_text(say("buy.amount.too_small"))
+        return AMOUNT
+    draft["principal"] = principal.fen
+    await update.effective_message.reply_text(
+        say("buy.choose_plan", merchant=draft["merchant"], amount=principal),
+        reply_markup=keyboards.plans(quotes, draft["nonce"], say))
+    return PLAN
+
+
+async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    query = update.callback_query
+    say = await speaker(update, context)
+    press = callbacks.parse_buy(query.data)
+    draft = context.user_data.get(DRAFT) or {}
+    if press is None or press.nonce != draft.get("nonce") or "principal" not in draft:
+        await query.answer(say("callback.invalid"), show_alert=True)
+        return PLAN if draft else ConversationHandler.END
+    if press.action == "no":
+        return await _cancel_by_button(update, context)
+    if press.action != "plan":
+        await query.answer(say("callback.invalid"), show_alert=True)
+        return PLAN
+    found = services(context)
+    quote = make_quote(draft["merchant"], Money(draft["principal"]), press.plan, found.today(),
+                       found.fees)
+    draft["plan"] = press.plan
+    await query.answer()
+    await query.edit_message_text(schedule_text(quote, say),
+                                  reply_markup=keyboards.confirm_purchase(draft["nonce"], say))
+    return CONFIRM
+
+
+async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    query = update.callback_query
+    say = await speaker(update, context)
+    press = callbacks.parse_buy(query.data)
+    draft = context.user_data.get(DRAFT) or {}
+    if press is None or press.nonce != draft.get("nonce") or "plan" not in draft:
+        await query.answer(say("callback.invalid"), show_alert=True)
+        return CONFIRM if draft else ConversationHandler.END
+    if press.action == "no":
+        return await _cancel_by_button(update, context)
+    if press.action != "ok":
+        await query.answer(say("callback.invalid"), show_alert=True)
+        return CONFIRM
+    found = services(context)
+    user_id = update.effective_user.id
+    quote = make_quote(draft["merchant"], Money(draft["principal"]), draft["plan"],
+                       found.today(), found.fees)
+    await query.answer()
+    try:
+        bill = await buy(found.uow, borrower_id=user_id, quote=quote,
+                         ref=f"chat:{user_id}:{draft['nonce']}", today=found.today(),
+                         policy=found.credit_policy)
+    except PurchaseRefused as refused:
+        context.user_data.pop(DRAFT, None)
+        await query.edit_message_text(say(f"buy.refused.{refused.reason.value}",
+                                          available=refused.available))
+        return ConversationHandler.END
+    context.user_data.pop(DRAFT, None)
+    await query.edit_message_text(say(
+        "buy.done", merchant=bill.merchant, total=bill.total, count=bill.plan,
+        first_due=day(bill.instalments[0].due_date, say.language)))
+    return ConversationHandler.END
+
+
+def schedule_text(quote: Quote, say: Speaker) -> str:
+    lines = "\n".join(
+        say("buy.schedule_line", seq=i.seq, count=quote.plan, due=day(i.due_date, say.language),
+            amount=i.amount)
+        for i in quote.instalments)
+    return say("buy.schedule", merchant=quote.merchant, principal=quote.principal, fee=quote.fee,
+               total=quote.total, count=quote.plan, lines=lines)
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(DRAFT, None)
+    await update.effective_message.reply_text((await speaker(update, context))("common.cancelled"))
+    return ConversationHandler.END
+
+
+async def _cancel_by_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(DRAFT, None)
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(
+        (await speaker(update, context))("common.cancelled"))
+    return ConversationHandler.END
+
+
+async def _lost(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(DRAFT, None)
+    await update.effective_message.reply_text((await speaker(update, context))("common.cancelled"))
+    return ConversationHandler.END
+
+
+async def _available(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Money:
+    found = services(context)
+    rating = await credit_report(found.uow, update.effective_user.id, found.today(),
+                                 found.credit_policy)
+    return rating.available
+
+
+def conversation() -> ConversationHandler:
+    text = filters.TEXT & ~filters.COMMAND & PRIVATE
+    return ConversationHandler(
+        entry_points=[CommandHandler("buy", begin, filters=PRIVATE)],
+        states={
+            MERCHANT: [MessageHandler(text, merchant)],
+            AMOUNT: [MessageHandler(text, amount)],
+            PLAN: [CallbackQueryHandler(plan, pattern=callbacks.BUY_PATTERN)],
+            CONFIRM: [CallbackQueryHandler(confirm, pattern=callbacks.BUY_PATTERN)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE)],
+        name="buy",
+        conversation_timeout=15 * 60,
+        allow_reentry=True,
+        per_message=False,
+    )

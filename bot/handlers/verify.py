@@ -1,0 +1,135 @@
+"""/verify: phone (own contact only) → legal name → resident ID number. /cancel at any step.
+
+The phone and name wait in ``user_data`` (memory only) until the last step succeeds; the
+message with the ID number is deleted once read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import services, speaker
+from core.identity import IdentityError, normalize_phone, parse_legal_name, parse_resident_id
+from core.services.verification import VerificationRefusal, VerificationRefused, verify
+
+PHONE, NAME, ID_NUMBER = range(3)
+DRAFT = "verify"
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    async with services(context).uow() as tx:
+        identity = await tx.identities.get(update.effective_user.id)
+    if identity is not None:
+        await update.effective_message.reply_text(
+            say("verify.already", name=identity.name_mask, id_mask=identity.id_mask))
+        return ConversationHandler.END
+    context.user_data[DRAFT] = {}
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton(say("verify.share_button"), request_contact=True)]],
+        resize_keyboard=True, one_time_keyboard=True)
+    await update.effective_message.reply_text(say("verify.ask_phone"), reply_markup=keyboard)
+    return PHONE
+
+
+async def phone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    contact = update.effective_message.contact
+    # Telegram fills user_id on a contact shared from the user's own account: it cannot be
+    # forged, and a contact of someone else carries their id or none at all.
+    if contact.user_id != update.effective_user.id:
+        await update.effective_message.reply_text(say("verify.not_own_contact"))
+        return PHONE
+    try:
+        number = normalize_phone(contact.phone_number)
+    except IdentityError:
+        await update.effective_message.reply_text(say("verify.bad_phone"))
+        return PHONE
+    context.user_data.setdefault(DRAFT, {})["phone"] = number
+    await update.effective_message.reply_text(say("verify.ask_name"),
+                                              reply_markup=ReplyKeyboardRemove())
+    return NAME
+
+
+async def phone_as_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await update.effective_message.reply_text((await speaker(update, context))("verify.use_button"))
+    return PHONE
+
+
+async def name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    try:
+        legal_name = parse_legal_name(update.effective_message.text)
+    except IdentityError:
+        await update.effective_message.reply_text(say("verify.bad_name"))
+        return NAME
+    context.user_data.setdefault(DRAFT, {})["name"] = legal_name
+    await update.effective_message.reply_text(say("verify.ask_id"))
+    return ID_NUMBER
+
+
+async def id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    found = services(context)
+    message = update.effective_message
+    with contextlib.suppress(TelegramError):  # best effort: the number should not linger
+        await message.delete()
+    draft = context.user_data.get(DRAFT) or {}
+    if "phone" not in draft or "name" not in draft:  # the flow was restarted underneath us
+        context.user_data.pop(DRAFT, None)
+        await message.reply_text(say("common.cancelled"), reply_markup=ReplyKeyboardRemove())
+        return ConversationHandler.END
+    try:
+        resident = parse_resident_id(message.text, found.today())
+    except IdentityError as error:
+        await message.reply_text(say(f"verify.id.{error.reason.value}"))
+        return ID_NUMBER
+    try:
+        identity = await verify(found.uow, found.hasher, user_id=update.effective_user.id,
+                                phone=draft["phone"], legal_name=draft["name"],
+                                resident=resident)
+    except VerificationRefused as refused:
+        context.user_data.pop(DRAFT, None)
+        key = ("verify.duplicate" if refused.reason is VerificationRefusal.DUPLICATE_IDENTITY
+               else "common.cancelled")
+        await message.reply_text(say(key))
+        return ConversationHandler.END
+    context.user_data.pop(DRAFT, None)
+    await message.reply_text(say("verify.done", name=identity.name_mask,
+                                 id_mask=identity.id_mask, phone_mask=identity.phone_mask))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(DRAFT, None)
+    await update.effective_message.reply_text((await speaker(update, context))("common.cancelled"),
+                                              reply_markup=ReplyKeyboardRemove())
+    return ConversationHandler.END
+
+
+def conversation() -> ConversationHandler:
+    text = filters.TEXT & ~filters.COMMAND & PRIVATE
+    return ConversationHandler(
+        entry_points=[CommandHandler("verify", begin, filters=PRIVATE)],
+        states={
+            PHONE: [MessageHandler(filters.CONTACT & PRIVATE, phone),
+                    MessageHandler(text, phone_as_text)],
+            NAME: [MessageHandler(text, name)],
+            ID_NUMBER: [MessageHandler(text, id_number)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE)],
+        name="verify",
+        conversation_timeout=15 * 60,
+        allow_reentry=True,
+    )
