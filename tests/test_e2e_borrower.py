@@ -256,3 +256,39 @@ async def test_verification_at_debug_logs_no_number_phone_or_name(tmp_path, prod
     for secret in (ADULT_ID, ADULT_ID.lower(), ADULT_ID[:17], with_wrong_checksum(ADULT_ID),
                    "13800138000", "138-0013-8000", "Jane Quincy Smith", "Quincy"):
         assert secret not in logs, secret
+
+
+async def test_bills_pages_overdue_marks_and_frozen_user(bot):
+    from core.bills import FeeSchedule
+    from core.imports import parse_bills
+    from core.services.imports import import_bills
+    from storage.uow import SqliteUnitOfWorkFactory
+
+    rows = parse_bills("bill_ref,user_id,merchant,amount,instalments,purchase_date\n" + "".join(
+        f"B{k},2020,Shop {k},{100 * (k + 1)},3,2026-0{k + 1}-15\n" for k in range(5)),
+        date(2026, 11, 29))
+    uow = SqliteUnitOfWorkFactory(bot.app.bot_data["database"], FixedClock(NOW))
+    assert await import_bills(uow, rows, FeeSchedule(), "operator:0") == (5, 0)
+    ann = bot.person(2020, "Ann", "en")
+    first = await say_and_expect(ann, "/bills", "Open bills — page 1 of 2")
+    assert "Shop 0" in first.text and "Shop 3" not in first.text
+    assert "⚠️ overdue — you pay" in first.text  # bought in January: all due by now
+    assert first.button_texts[-1] == "Next ▶"
+    await ann.press(first, "Next ▶")
+    await ann.next("answer")
+    second = await ann.next("edit")
+    assert "page 2 of 2" in second.text and "Shop 4" in second.text
+    assert second.button_texts[-1] == "◀ Previous"
+    await ann.press(second, data="bills:9999")  # out of range: the last page, not an error
+    assert (await ann.next("answer")).text is None
+    await bot.drained()
+    assert ann.unread() == []  # no apology: showing the same page again is fine
+
+    # A frozen user can read but not buy.
+    await verify(bot, ann, number=resident_id(date(1985, 3, 3)))
+    conn = sqlite3.connect(bot.db_path)
+    conn.execute("UPDATE users SET frozen_reason = 'review', frozen_at = 'now' WHERE id = 2020")
+    conn.commit()
+    conn.close()
+    await say_and_expect(ann, "/buy", "Your account is on hold")
+    await say_and_expect(ann, "/bills", "Open bills")

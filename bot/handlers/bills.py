@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, keyboards
 from bot.context import Speaker, services, speaker
+from bot.editing import edit
 from bot.formatting import day
 from core.bills import Bill, Instalment, InstalmentStatus
 from core.services.wallet import RepayRefusal, RepayRefused, repay_from_wallet, wallet_view
@@ -66,10 +67,10 @@ async def _edit_to_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page
                         say: Speaker) -> None:
     bills = await _open_bills(context, update.effective_user.id)
     if not bills:
-        await update.callback_query.edit_message_text(say("bills.none"))
+        await edit(update.callback_query, say("bills.none"))
         return
     text, markup = render_page(bills, page, services(context).today(), say)
-    await update.callback_query.edit_message_text(text, reply_markup=markup)
+    await edit(update.callback_query, text, reply_markup=markup)
 
 
 async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -92,11 +93,10 @@ async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not press.confirmed:
         balance = (await wallet_view(found.uow, user_id, limit=0)).balance
         await query.answer()
-        await query.edit_message_text(
-            say("pay.confirm", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
-                amount=instalment.amount, due=day(instalment.due_date, say.language),
-                balance=balance),
-            reply_markup=keyboards.confirm_payment(instalment, press.page, say))
+        text = say("pay.confirm", seq=instalment.seq, count=instalment.of,
+                   merchant=bill.merchant, amount=instalment.amount,
+                   due=day(instalment.due_date, say.language), balance=balance)
+        await edit(query, text, keyboards.confirm_payment(instalment, press.page, say))
         return
     try:
         result = await repay_from_wallet(found.uow, user_id=user_id,
@@ -114,7 +114,6 @@ async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     balance = (await wallet_view(found.uow, user_id, limit=0)).balance
     await query.answer()
-    await query.edit_message_text(
-        say("pay.done", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
-            amount=instalment.amount, balance=balance),
-        reply_markup=keyboards.back_to_bills(press.page, say))
+    text = say("pay.done", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
+               amount=instalment.amount, balance=balance)
+    await edit(query, text, keyboards.back_to_bills(press.page, say))

@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot import callbacks, keyboards
 from bot.context import Speaker, services, speaker
+from bot.editing import edit
 from bot.formatting import day
 from core.bills import PurchaseError, Quote, make_quote, parse_merchant
 from core.credit import Tier
@@ -113,7 +114,7 @@ async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                        found.fees)
     draft["plan"] = press.plan
     await query.answer()
-    await query.edit_message_text(schedule_text(quote, say),
+    await edit(query, schedule_text(quote, say),
                                   reply_markup=keyboards.confirm_purchase(draft["nonce"], say))
     return CONFIRM
 
@@ -142,11 +143,11 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                          policy=found.credit_policy)
     except PurchaseRefused as refused:
         context.user_data.pop(DRAFT, None)
-        await query.edit_message_text(say(f"buy.refused.{refused.reason.value}",
+        await edit(query, say(f"buy.refused.{refused.reason.value}",
                                           available=refused.available))
         return ConversationHandler.END
     context.user_data.pop(DRAFT, None)
-    await query.edit_message_text(say(
+    await edit(query, say(
         "buy.done", merchant=bill.merchant, total=bill.total, count=bill.plan,
         first_due=day(bill.instalments[0].due_date, say.language)))
     return ConversationHandler.END
@@ -170,8 +171,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def _cancel_by_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     context.user_data.pop(DRAFT, None)
     await update.callback_query.answer()
-    await update.callback_query.edit_message_text(
-        (await speaker(update, context))("common.cancelled"))
+    await edit(update.callback_query, (await speaker(update, context))("common.cancelled"))
     return ConversationHandler.END
 
 

@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, keyboards
 from bot.context import language_of, services
+from bot.editing import edit
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -25,4 +26,4 @@ async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # The choice belongs to whoever pressed, so there is no one else to check for.
     await services(context).people.choose_language(query.from_user.id, language)
     await query.answer()
-    await query.edit_message_text(services(context).texts.get(language, "language.set"))
+    await edit(query, services(context).texts.get(language, "language.set"))
