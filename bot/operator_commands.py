@@ -53,6 +53,10 @@ async def migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _today(settings: Settings):
+    return business_date(SystemClock().now(), settings.tz)
+
+
 def _report(error: ImportFailed, path) -> int:
     for row in error.errors:
         print(f"{path}: {row}", file=sys.stderr)
@@ -63,9 +67,8 @@ async def import_history(settings: Settings, args: argparse.Namespace) -> int:
     text = _read(args.file)
     if text is None:
         return 1
-    today = business_date(SystemClock().now(), settings.tz)
     try:
-        rows = parse_history(text, today)
+        rows = parse_history(text, _today(settings))
     except ImportFailed as error:
         return _report(error, args.file)
     async with _storage(settings) as uow:
@@ -80,9 +83,8 @@ async def import_bills(settings: Settings, args: argparse.Namespace) -> int:
     text = _read(args.file)
     if text is None:
         return 1
-    today = business_date(SystemClock().now(), settings.tz)
     try:
-        rows = parse_bills(text, today)
+        rows = parse_bills(text, _today(settings))
         async with _storage(settings) as uow:
             loaded, skipped = await imports.import_bills(uow, rows, settings.fees, CLI_ACTOR)
     except ImportFailed as error:

@@ -13,20 +13,13 @@ from core.money import Money
 from core.services.purchases import PurchaseRefusal, PurchaseRefused, buy
 from core.services.verification import VerificationRefusal, VerificationRefused, verify
 from core.services.wallet import RepayRefusal, RepayRefused, repay_from_wallet, top_up
+from tests.dbcheck import q
 from tests.idnumbers import resident_id
 from tests.ledger_checks import assert_ledger_invariants
 
 TODAY = date(2026, 11, 29)
 HASHER = IdentityHasher(b"k" * 32)
 POLICY = CreditPolicy()
-
-
-def rows(db, sql):
-    conn = sqlite3.connect(db.path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 async def verified(uow, user_id, born=date(1990, 5, 17), sequence="123"):
@@ -40,9 +33,9 @@ async def verified(uow, user_id, born=date(1990, 5, 17), sequence="123"):
 
 def assert_receivable_matches_instalments(db):
     """Invariant 5: what each borrower owes equals their unpaid instalments."""
-    owed = dict(rows(db, "SELECT CAST(substr(code, 12) AS INTEGER), -balance FROM accounts"
+    owed = dict(q(db.path, "SELECT CAST(substr(code, 12) AS INTEGER), -balance FROM accounts"
                          " WHERE kind = 'receivable'"))
-    unpaid = dict(rows(db, "SELECT b.borrower_id, SUM(i.principal + i.fee) FROM instalments i"
+    unpaid = dict(q(db.path, "SELECT b.borrower_id, SUM(i.principal + i.fee) FROM instalments i"
                            " JOIN bills b ON b.id = i.bill_id WHERE i.status = 'unpaid'"
                            " GROUP BY b.borrower_id"))
     assert {k: v for k, v in owed.items() if v} == unpaid
@@ -62,8 +55,8 @@ async def test_same_identity_on_second_account_is_refused_and_recorded(db, uow):
     with pytest.raises(VerificationRefused) as refused:
         await verified(uow, 2)
     assert refused.value.reason is VerificationRefusal.DUPLICATE_IDENTITY
-    assert rows(db, "SELECT user_id FROM identities") == [(1,)]
-    assert rows(db, "SELECT subject, kind FROM events WHERE kind LIKE 'identity.%'") == [
+    assert q(db.path, "SELECT user_id FROM identities") == [(1,)]
+    assert q(db.path, "SELECT subject, kind FROM events WHERE kind LIKE 'identity.%'") == [
         ("user:1", "identity.verified"), ("user:2", "identity.duplicate_refused")]
     with pytest.raises(VerificationRefused) as again:
         await verified(uow, 1, sequence="456")
@@ -84,8 +77,8 @@ async def test_purchase_refusals_change_nothing(db, uow):
         await buy(uow, borrower_id=1, quote=big, ref="r2", today=TODAY, policy=POLICY)
     assert over.value.reason is PurchaseRefusal.OVER_LINE
     assert over.value.available == Money.yuan(2000)
-    assert rows(db, "SELECT COUNT(*) FROM bills") == [(0,)]
-    assert rows(db, "SELECT COUNT(*) FROM transfers") == [(0,)]
+    assert q(db.path, "SELECT COUNT(*) FROM bills") == [(0,)]
+    assert q(db.path, "SELECT COUNT(*) FROM transfers") == [(0,)]
 
 
 async def test_purchase_then_line_is_used(db, uow):
@@ -98,7 +91,7 @@ async def test_purchase_then_line_is_used(db, uow):
     second = make_quote("JD", Money.yuan(501), 3, TODAY, FeeSchedule())
     with pytest.raises(PurchaseRefused):
         await buy(uow, borrower_id=1, quote=second, ref="r2", today=TODAY, policy=POLICY)
-    assert rows(db, "SELECT COUNT(*) FROM events WHERE kind = 'instalment.scheduled'") == [(12,)]
+    assert q(db.path, "SELECT COUNT(*) FROM events WHERE kind = 'instalment.scheduled'") == [(12,)]
     assert_ledger_invariants(db.path)
     assert_receivable_matches_instalments(db)
 
@@ -107,8 +100,8 @@ async def test_top_up_replay_posts_once(db, uow):
     for _ in range(3):
         await top_up(uow, user_id=5, amount=Money.yuan(100), source="bank", ref="BANK-1",
                      actor="operator:9")
-    assert rows(db, "SELECT balance FROM accounts WHERE code = 'wallet:5'") == [(10000,)]
-    assert rows(db, "SELECT COUNT(*) FROM events WHERE kind = 'wallet.topped_up'") == [(1,)]
+    assert q(db.path, "SELECT balance FROM accounts WHERE code = 'wallet:5'") == [(10000,)]
+    assert q(db.path, "SELECT COUNT(*) FROM events WHERE kind = 'wallet.topped_up'") == [(1,)]
 
 
 async def test_repay_double_tap_pays_once(db, uow):
@@ -124,7 +117,7 @@ async def test_repay_double_tap_pays_once(db, uow):
     results = await asyncio.gather(*(repay_from_wallet(uow, user_id=1, instalment_id=first.id,
                                                        today=TODAY) for _ in range(5)))
     assert sum(not r.already_paid for r in results) == 1
-    assert rows(db, "SELECT balance FROM accounts WHERE code = 'wallet:1'") == [(5000,)]
+    assert q(db.path, "SELECT balance FROM accounts WHERE code = 'wallet:1'") == [(5000,)]
     with pytest.raises(RepayRefused) as stranger:
         await repay_from_wallet(uow, user_id=2, instalment_id=bill.instalments[1].id,
                                 today=TODAY)

@@ -7,19 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from core.clock import FixedClock
+from tests.dbcheck import q
 from tests.harness import BotHarness
 from tests.idnumbers import resident_id, with_wrong_checksum
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 ADULT_ID = resident_id(date(1990, 5, 17))
-
-
-def q(path, sql):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def book(path):

@@ -1,9 +1,9 @@
 """Through the real Application over HTTP: /start, /language, and bad input."""
 
-import sqlite3
 
 import pytest
 
+from tests.dbcheck import q
 from tests.harness import BotHarness
 
 
@@ -11,14 +11,6 @@ from tests.harness import BotHarness
 async def bot(tmp_path):
     async with BotHarness(tmp_path) as harness:
         yield harness
-
-
-def table(path, sql):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 async def test_start_greets_in_telegram_language(bot):
@@ -29,7 +21,7 @@ async def test_start_greets_in_telegram_language(bot):
     li = bot.person(1002, "李雷", "zh-hans")
     await li.send("/start")
     assert (await li.reply()).text.startswith("李雷，你好")
-    assert table(bot.db_path, "SELECT id, display_name FROM users ORDER BY id") == [
+    assert q(bot.db_path, "SELECT id, display_name FROM users ORDER BY id") == [
         (1001, "Alice"), (1002, "李雷")]
 
 
@@ -53,7 +45,7 @@ async def test_language_switch_by_button(bot):
     assert edited.reply_markup is None  # the stale keyboard is gone
     await alice.send("/help")
     assert (await alice.reply()).text.startswith("我可以为你做这些")
-    assert table(bot.db_path, "SELECT language FROM users WHERE id = 1001") == [("zh",)]
+    assert q(bot.db_path, "SELECT language FROM users WHERE id = 1001") == [("zh",)]
 
 
 @pytest.mark.parametrize("data", ["garbage", "lang:fr", "lang:", "x" * 64, "lang:zh:1", "🙂"])
@@ -61,13 +53,13 @@ async def test_garbage_callback_gets_polite_answer_and_changes_nothing(bot, data
     alice = bot.person(1001, "Alice", "en")
     await alice.send("/language")
     prompt = await alice.reply()
-    before = table(bot.db_path, "SELECT * FROM users")
+    before = q(bot.db_path, "SELECT * FROM users")
     await alice.press(prompt, data=data)
     answer = await alice.next("answer")
     assert answer.text == "This button is no longer valid. Nothing was changed."
     assert answer.params.get("show_alert") is True
     await bot.drained()
-    assert table(bot.db_path, "SELECT * FROM users") == before
+    assert q(bot.db_path, "SELECT * FROM users") == before
     assert alice.unread() == []
 
 

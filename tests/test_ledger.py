@@ -15,6 +15,7 @@ from core.ledger import (
 )
 from core.money import Money
 from storage.ledger import GroupCommitLedger
+from tests.dbcheck import q
 from tests.ledger_checks import assert_ledger_invariants
 
 BANK = AccountSpec("external:bank", AccountKind.EXTERNAL)
@@ -25,14 +26,6 @@ async def open_accounts(uow, *specs):
         accounts = [await tx.ledger.open_account(spec) for spec in specs]
         await tx.commit()
     return accounts
-
-
-def rows(db, sql):
-    conn = sqlite3.connect(db.path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_transfer_must_balance():
@@ -62,13 +55,13 @@ async def test_overdraft_is_refused_and_writes_nothing(db, uow, clock):
         uow, BANK, AccountSpec.wallet(7), AccountSpec.wallet(8))
     ledger = GroupCommitLedger(db, clock)
     await ledger.post(Transfer.between("topup:1", "topup", bank.id, wallet.id, Money(500)))
-    before = rows(db, "SELECT COUNT(*) FROM transfers"), rows(db, "SELECT COUNT(*) FROM postings")
+    counts = "SELECT (SELECT COUNT(*) FROM transfers), (SELECT COUNT(*) FROM postings)"
+    before = q(db.path, counts)
     with pytest.raises(InsufficientFunds) as refused:
         await ledger.post(Transfer.between("pay:1", "pay", wallet.id, other.id, Money(501)))
     assert refused.value.account_id == wallet.id
-    after = rows(db, "SELECT COUNT(*) FROM transfers"), rows(db, "SELECT COUNT(*) FROM postings")
-    assert before == after
-    assert rows(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(500,)]
+    assert q(db.path, counts) == before
+    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(500,)]
     # The refused key was not consumed: the same transfer posts once funds arrive.
     await ledger.post(Transfer.between("topup:2", "topup", bank.id, wallet.id, Money(1)))
     await ledger.post(Transfer.between("pay:1", "pay", wallet.id, other.id, Money(501)))
@@ -83,7 +76,7 @@ async def test_refusal_inside_a_unit_of_work_rolls_back_the_unit(db, uow, clock)
             await tx.ledger.post(Transfer.between("t1", "topup", bank.id, wallet.id, Money(100)))
             await tx.ledger.post(Transfer.between("t2", "pay", wallet.id, other.id, Money(101)))
             await tx.commit()
-    assert rows(db, "SELECT COUNT(*) FROM transfers") == [(0,)]
+    assert q(db.path, "SELECT COUNT(*) FROM transfers") == [(0,)]
     assert_ledger_invariants(db.path)
 
 
@@ -96,8 +89,8 @@ async def test_replay_returns_original_and_posts_nothing(db, uow, clock):
     async with uow() as tx:
         inside = await tx.ledger.post(transfer)
     assert again.replayed and inside.replayed and again.id == first.id == inside.id
-    assert rows(db, "SELECT COUNT(*) FROM transfers") == [(1,)]
-    assert rows(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(300,)]
+    assert q(db.path, "SELECT COUNT(*) FROM transfers") == [(1,)]
+    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(300,)]
     with pytest.raises(IdempotencyConflict):
         await ledger.post(Transfer.between("topup:9", "topup", bank.id, wallet.id, Money(301)))
 
@@ -109,7 +102,7 @@ async def test_concurrent_double_tap_posts_once(db, uow, clock):
     results = await asyncio.gather(*(ledger.post(transfer) for _ in range(10)))
     assert len({r.id for r in results}) == 1
     assert sum(not r.replayed for r in results) == 1
-    assert rows(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(300,)]
+    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(300,)]
 
 
 async def test_group_commit_accepts_and_refuses_individually(db, uow, clock):
@@ -121,7 +114,7 @@ async def test_group_commit_accepts_and_refuses_individually(db, uow, clock):
     outcomes = await ledger.post_many(transfers)
     kinds = [type(o).__name__ for o in outcomes]
     assert kinds == ["PostedTransfer"] * 3 + ["InsufficientFunds"] * 2 + ["UnknownAccount"]
-    assert rows(db, f"SELECT balance FROM accounts WHERE id = {a.id}") == [(100,)]
+    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {a.id}") == [(100,)]
     assert_ledger_invariants(db.path)
 
 
@@ -131,7 +124,7 @@ async def test_reversal_instead_of_update(db, uow, clock):
     original = await ledger.post(Transfer.between("t", "topup", bank.id, wallet.id, Money(250)))
     reversal = await ledger.post(original.reversal("t:reversal"))
     assert reversal.reverses == original.id
-    assert rows(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(0,)]
+    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(0,)]
     with pytest.raises(NotReversible):
         await ledger.post(original.reversal("t:reversal-again"))
     with pytest.raises(NotReversible):

@@ -1,12 +1,13 @@
 """The operators' subcommands, run as a person would: a real process on a real database."""
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.dbcheck import q
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,14 +24,6 @@ def daihuan(tmp_path):
     run.db = tmp_path / "ops.db"
     run.tmp = tmp_path
     return run
-
-
-def q(path, sql):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_import_examples(daihuan):

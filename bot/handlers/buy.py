@@ -96,46 +96,53 @@ async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return PLAN
 
 
-async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def _press(update: Update, context: ContextTypes.DEFAULT_TYPE, expected: str,
+                 needs: str, state: int) -> tuple[callbacks.BuyPress | None, Speaker, int]:
+    """The press, if it belongs to the current draft and this step. Otherwise the press is
+    answered here and the third value is the state to return (END after Cancel)."""
     query = update.callback_query
     say = await speaker(update, context)
     press = callbacks.parse_buy(query.data)
     draft = context.user_data.get(DRAFT) or {}
-    if press is None or press.nonce != draft.get("nonce") or "principal" not in draft:
+    if press is None or press.nonce != draft.get("nonce") or needs not in draft:
         await query.answer(say("callback.invalid"), show_alert=True)
-        return PLAN if draft else ConversationHandler.END
+        return None, say, state if draft else ConversationHandler.END
     if press.action == "no":
-        return await _cancel_by_button(update, context)
-    if press.action != "plan":
+        return None, say, await _cancel_by_button(update, context)
+    if press.action != expected:
         await query.answer(say("callback.invalid"), show_alert=True)
-        return PLAN
-    found = services(context)
-    quote = make_quote(draft["merchant"], Money(draft["principal"]), press.plan, found.today(),
-                       found.fees)
+        return None, say, state
+    return press, say, state
+
+
+def _quote(context: ContextTypes.DEFAULT_TYPE, plan: int) -> Quote:
+    draft, found = context.user_data[DRAFT], services(context)
+    return make_quote(draft["merchant"], Money(draft["principal"]), plan, found.today(),
+                      found.fees)
+
+
+async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    press, say, state = await _press(update, context, "plan", "principal", PLAN)
+    if press is None:
+        return state
+    draft = context.user_data[DRAFT]
+    quote = _quote(context, press.plan)
     draft["plan"] = press.plan
-    await query.answer()
-    await edit(query, schedule_text(quote, say),
-                                  reply_markup=keyboards.confirm_purchase(draft["nonce"], say))
+    await update.callback_query.answer()
+    await edit(update.callback_query, schedule_text(quote, say),
+               keyboards.confirm_purchase(draft["nonce"], say))
     return CONFIRM
 
 
 async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    press, say, state = await _press(update, context, "ok", "plan", CONFIRM)
+    if press is None:
+        return state
     query = update.callback_query
-    say = await speaker(update, context)
-    press = callbacks.parse_buy(query.data)
-    draft = context.user_data.get(DRAFT) or {}
-    if press is None or press.nonce != draft.get("nonce") or "plan" not in draft:
-        await query.answer(say("callback.invalid"), show_alert=True)
-        return CONFIRM if draft else ConversationHandler.END
-    if press.action == "no":
-        return await _cancel_by_button(update, context)
-    if press.action != "ok":
-        await query.answer(say("callback.invalid"), show_alert=True)
-        return CONFIRM
+    draft = context.user_data[DRAFT]
     found = services(context)
     user_id = update.effective_user.id
-    quote = make_quote(draft["merchant"], Money(draft["principal"]), draft["plan"],
-                       found.today(), found.fees)
+    quote = _quote(context, draft["plan"])
     await query.answer()
     try:
         bill = await buy(found.uow, borrower_id=user_id, quote=quote,
