@@ -8,7 +8,9 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from core.agreement import Agreement, AgreementStatus, AgreementText, CoveredInstalment
 from core.bills import Bill, Instalment, Quote
+from core.cover import CoverRequest, CoverStatus, Route
 from core.credit import RepaymentRecord
 from core.events import Event, RecordedEvent
 from core.identity import VerifiedIdentity
@@ -84,6 +86,65 @@ class BillRepository(Protocol):
                              at: datetime) -> int: ...
 
 
+class CoverRepository(Protocol):
+    async def add_request(self, *, borrower_id: int, bill_id: int, instalment_ids: list[int],
+                          share_bp: int, route: Route, friend_id: int | None, token_hash: str,
+                          token_salt: str, expires_at: datetime) -> CoverRequest: ...
+
+    async def request(self, request_id: int) -> CoverRequest | None: ...
+
+    async def request_by_token_hash(self, token_hash: str) -> CoverRequest | None: ...
+
+    async def save_request(self, request: CoverRequest, expected: CoverStatus) -> bool:
+        """Store a transition only if the stored status is still ``expected``."""
+        ...
+
+    async def set_income_band(self, request_id: int, band: str) -> None: ...
+
+    async def income_band(self, request_id: int) -> str | None: ...
+
+    async def requests_of_borrower(self, borrower_id: int, limit: int = 20
+                                   ) -> list[CoverRequest]: ...
+
+    async def requests_to_friend(self, friend_id: int, limit: int = 20
+                                 ) -> list[CoverRequest]: ...
+
+    async def created_since(self, borrower_id: int, since: datetime) -> int: ...
+
+    async def open_requests_to_expire(self, now: datetime, limit: int
+                                      ) -> list[CoverRequest]: ...
+
+    async def committed_shares(self, instalment_ids: list[int]) -> dict[int, int]: ...
+
+    async def parties_on_bill(self, bill_id: int) -> int: ...
+
+    async def add_agreement(self, request: CoverRequest, friend_id: int, share_bp: int,
+                            text: AgreementText, parts: list[tuple[int, Money]],
+                            shown_chat_id: int | None, shown_message_id: int | None
+                            ) -> Agreement: ...
+
+    async def agreement(self, agreement_id: int) -> Agreement | None: ...
+
+    async def agreement_for_request(self, request_id: int) -> Agreement | None: ...
+
+    async def agreements_of(self, user_id: int) -> list[Agreement]: ...
+
+    async def covered(self, agreement_id: int) -> list[CoveredInstalment]: ...
+
+    async def covering(self, instalment_id: int) -> list[CoveredInstalment]: ...
+
+    async def return_instalments(self, agreement_id: int, instalment_ids: list[int]
+                                 ) -> None: ...
+
+    async def end_agreement(self, agreement_id: int, status: AgreementStatus,
+                            reason: str) -> bool: ...
+
+    async def friend_position(self, friend_id: int, today: date
+                              ) -> tuple[dict[tuple[int, int], Money], int, Money, int, int]:
+        """(due per month from now, active agreements, exposure, own overdue, defaults)."""
+        ...
+
+
 class EventLog(Protocol):
     async def append(self, event: Event) -> RecordedEvent: ...
 
@@ -99,6 +160,7 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     identities: IdentityRepository
     bills: BillRepository
+    cover: CoverRepository
     events: EventLog
 
     async def __aenter__(self) -> Self: ...

@@ -7,6 +7,7 @@ from typing import Self
 
 from core.clock import Clock
 from storage.bills import SqliteBills
+from storage.cover import SqliteCover
 from storage.db import Database, Transaction
 from storage.events import SqliteEventLog
 from storage.identities import SqliteIdentities
@@ -22,6 +23,7 @@ class SqliteUnitOfWork:
     ledger: SqliteLedger
     identities: SqliteIdentities
     bills: SqliteBills
+    cover: SqliteCover
     events: SqliteEventLog
 
     def __init__(self, db: Database, clock: Clock) -> None:
@@ -36,6 +38,7 @@ class SqliteUnitOfWork:
         self.ledger = SqliteLedger(conn, self._clock)
         self.identities = SqliteIdentities(conn, self._clock)
         self.bills = SqliteBills(conn, self._clock)
+        self.cover = SqliteCover(conn, self._clock)
         self.events = SqliteEventLog(conn, self._clock)
         return self
 

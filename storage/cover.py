@@ -1,0 +1,239 @@
+"""Cover requests and agreements on SQLite."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import aiosqlite
+
+from core.agreement import Agreement, AgreementStatus, AgreementText, CoveredInstalment, fingerprint
+from core.clock import Clock, parse_utc_iso, utc_iso
+from core.cover import CoverRequest, CoverStatus, Route
+from core.money import Money
+from core.users import Language
+
+_REQUEST = ("SELECT r.id, r.borrower_id, r.bill_id, r.share_bp, r.route, r.friend_id, r.status,"
+            " r.created_at, r.expires_at, r.token_salt,"
+            " (SELECT group_concat(instalment_id) FROM cover_request_instalments c"
+            "  WHERE c.request_id = r.id) AS instalments FROM cover_requests r")
+_AGREEMENT = ("SELECT id, request_id, borrower_id, friend_id, bill_id, share_bp, version,"
+              " language, text, text_sha256, signed_at, status FROM agreements")
+_OPEN = "('pending', 'opened', 'accepted')"
+
+
+def _request(row: aiosqlite.Row) -> CoverRequest:
+    ids = tuple(sorted(int(i) for i in (row["instalments"] or "").split(",") if i))
+    return CoverRequest(
+        id=row["id"], borrower_id=row["borrower_id"], bill_id=row["bill_id"],
+        instalment_ids=ids, share_bp=row["share_bp"], route=Route(row["route"]),
+        friend_id=row["friend_id"], status=CoverStatus(row["status"]),
+        created_at=parse_utc_iso(row["created_at"]), expires_at=parse_utc_iso(row["expires_at"]),
+        token_salt=row["token_salt"])
+
+
+def _agreement(row: aiosqlite.Row) -> Agreement:
+    return Agreement(
+        id=row["id"], request_id=row["request_id"], borrower_id=row["borrower_id"],
+        friend_id=row["friend_id"], bill_id=row["bill_id"], share_bp=row["share_bp"],
+        version=row["version"], language=Language(row["language"]), text=row["text"],
+        text_sha256=row["text_sha256"], signed_at=parse_utc_iso(row["signed_at"]),
+        status=AgreementStatus(row["status"]))
+
+
+class SqliteCover:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    # -- requests --------------------------------------------------------------------------
+    async def add_request(self, *, borrower_id: int, bill_id: int, instalment_ids: list[int],
+                          share_bp: int, route: Route, friend_id: int | None, token_hash: str,
+                          token_salt: str, expires_at: datetime) -> CoverRequest:
+        now = utc_iso(self._clock.now())
+        rows = await self._conn.execute_fetchall(
+            "INSERT INTO cover_requests (borrower_id, bill_id, share_bp, route, friend_id,"
+            " status, token_hash, token_salt, created_at, expires_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING id",
+            (borrower_id, bill_id, share_bp, route.value, friend_id, token_hash, token_salt,
+             now, utc_iso(expires_at), now))
+        request_id = rows[0]["id"]
+        await self._conn.executemany(
+            "INSERT INTO cover_request_instalments (request_id, instalment_id) VALUES (?, ?)",
+            [(request_id, i) for i in instalment_ids])
+        request = await self.request(request_id)
+        assert request is not None
+        return request
+
+    async def request(self, request_id: int) -> CoverRequest | None:
+        rows = await self._conn.execute_fetchall(f"{_REQUEST} WHERE r.id = ?", (request_id,))
+        return _request(rows[0]) if rows else None
+
+    async def request_by_token_hash(self, token_hash: str) -> CoverRequest | None:
+        rows = await self._conn.execute_fetchall(f"{_REQUEST} WHERE r.token_hash = ?",
+                                                 (token_hash,))
+        return _request(rows[0]) if rows else None
+
+    async def save_request(self, request: CoverRequest, expected: CoverStatus) -> bool:
+        """Store a transition; False if the request moved on meanwhile (compare-and-set)."""
+        cursor = await self._conn.execute(
+            "UPDATE cover_requests SET status = ?, friend_id = ?, updated_at = ?"
+            " WHERE id = ? AND status = ?",
+            (request.status.value, request.friend_id, utc_iso(self._clock.now()), request.id,
+             expected.value))
+        return cursor.rowcount == 1
+
+    async def set_income_band(self, request_id: int, band: str) -> None:
+        await self._conn.execute("UPDATE cover_requests SET income_band = ? WHERE id = ?",
+                                 (band, request_id))
+
+    async def income_band(self, request_id: int) -> str | None:
+        rows = await self._conn.execute_fetchall(
+            "SELECT income_band FROM cover_requests WHERE id = ?", (request_id,))
+        return rows[0][0] if rows else None
+
+    async def requests_of_borrower(self, borrower_id: int, limit: int = 20) -> list[CoverRequest]:
+        rows = await self._conn.execute_fetchall(
+            f"{_REQUEST} WHERE r.borrower_id = ? ORDER BY r.id DESC LIMIT ?", (borrower_id, limit))
+        return [_request(r) for r in rows]
+
+    async def requests_to_friend(self, friend_id: int, limit: int = 20) -> list[CoverRequest]:
+        rows = await self._conn.execute_fetchall(
+            f"{_REQUEST} WHERE r.friend_id = ? ORDER BY r.id DESC LIMIT ?", (friend_id, limit))
+        return [_request(r) for r in rows]
+
+    async def created_since(self, borrower_id: int, since: datetime) -> int:
+        rows = await self._conn.execute_fetchall(
+            "SELECT COUNT(*) FROM cover_requests WHERE borrower_id = ? AND created_at >= ?",
+            (borrower_id, utc_iso(since)))
+        return rows[0][0]
+
+    async def open_requests_to_expire(self, now: datetime, limit: int) -> list[CoverRequest]:
+        rows = await self._conn.execute_fetchall(
+            f"{_REQUEST} WHERE r.status IN {_OPEN} AND r.expires_at <= ? ORDER BY r.id LIMIT ?",
+            (utc_iso(now), limit))
+        return [_request(r) for r in rows]
+
+    async def committed_shares(self, instalment_ids: list[int]) -> dict[int, int]:
+        """Per instalment, the share (bp) already asked for or covered: open requests plus
+        active agreements still covering it."""
+        if not instalment_ids:
+            return {}
+        marks = ",".join("?" * len(instalment_ids))
+        rows = await self._conn.execute_fetchall(
+            "SELECT c.instalment_id, SUM(r.share_bp) FROM cover_request_instalments c"
+            f" JOIN cover_requests r ON r.id = c.request_id WHERE r.status IN {_OPEN}"
+            f" AND c.instalment_id IN ({marks}) GROUP BY c.instalment_id"
+            " UNION ALL SELECT ai.instalment_id, SUM(a.share_bp) FROM agreement_instalments ai"
+            " JOIN agreements a ON a.id = ai.agreement_id WHERE ai.status = 'covered'"
+            f" AND ai.instalment_id IN ({marks}) GROUP BY ai.instalment_id",
+            [*instalment_ids, *instalment_ids])
+        shares: dict[int, int] = {}
+        for instalment_id, share in rows:
+            shares[instalment_id] = shares.get(instalment_id, 0) + share
+        return shares
+
+    async def parties_on_bill(self, bill_id: int) -> int:
+        """How many requests or agreements are asking for or covering this bill now."""
+        rows = await self._conn.execute_fetchall(
+            f"SELECT (SELECT COUNT(*) FROM cover_requests WHERE bill_id = ? AND status IN {_OPEN})"
+            " + (SELECT COUNT(*) FROM agreements WHERE bill_id = ? AND status = 'active')",
+            (bill_id, bill_id))
+        return rows[0][0]
+
+    # -- agreements ------------------------------------------------------------------------
+    async def add_agreement(self, request: CoverRequest, friend_id: int, share_bp: int,
+                            text: AgreementText, parts: list[tuple[int, Money]],
+                            shown_chat_id: int | None, shown_message_id: int | None) -> Agreement:
+        assert fingerprint(text.text) == text.sha256
+        rows = await self._conn.execute_fetchall(
+            "INSERT INTO agreements (request_id, borrower_id, friend_id, bill_id, share_bp,"
+            " version, language, text, text_sha256, signed_at, shown_chat_id, shown_message_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (request.id, request.borrower_id, friend_id, request.bill_id, share_bp, text.version,
+             text.language.value, text.text, text.sha256, utc_iso(self._clock.now()),
+             shown_chat_id, shown_message_id))
+        agreement_id = rows[0]["id"]
+        await self._conn.executemany(
+            "INSERT INTO agreement_instalments (agreement_id, instalment_id, amount)"
+            " VALUES (?, ?, ?)", [(agreement_id, i, part.fen) for i, part in parts])
+        agreement = await self.agreement(agreement_id)
+        assert agreement is not None
+        return agreement
+
+    async def agreement(self, agreement_id: int) -> Agreement | None:
+        rows = await self._conn.execute_fetchall(f"{_AGREEMENT} WHERE id = ?", (agreement_id,))
+        return _agreement(rows[0]) if rows else None
+
+    async def agreement_for_request(self, request_id: int) -> Agreement | None:
+        rows = await self._conn.execute_fetchall(f"{_AGREEMENT} WHERE request_id = ?",
+                                                 (request_id,))
+        return _agreement(rows[0]) if rows else None
+
+    async def agreements_of(self, user_id: int) -> list[Agreement]:
+        rows = await self._conn.execute_fetchall(
+            f"{_AGREEMENT} WHERE friend_id = ? OR borrower_id = ? ORDER BY id DESC",
+            (user_id, user_id))
+        return [_agreement(r) for r in rows]
+
+    async def covered(self, agreement_id: int) -> list[CoveredInstalment]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT ai.agreement_id, ai.instalment_id, i.due_date, ai.amount, ai.status"
+            " FROM agreement_instalments ai JOIN instalments i ON i.id = ai.instalment_id"
+            " WHERE ai.agreement_id = ? ORDER BY i.due_date, i.id", (agreement_id,))
+        return [CoveredInstalment(r[0], r[1], date.fromisoformat(r[2]), Money(r[3]), r[4])
+                for r in rows]
+
+    async def covering(self, instalment_id: int) -> list[CoveredInstalment]:
+        """The friends' parts currently covering one instalment."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT ai.agreement_id, ai.instalment_id, i.due_date, ai.amount, ai.status"
+            " FROM agreement_instalments ai JOIN instalments i ON i.id = ai.instalment_id"
+            " WHERE ai.instalment_id = ? AND ai.status = 'covered'",
+            (instalment_id,))
+        return [CoveredInstalment(r[0], r[1], date.fromisoformat(r[2]), Money(r[3]), r[4])
+                for r in rows]
+
+    async def return_instalments(self, agreement_id: int, instalment_ids: list[int]) -> None:
+        await self._conn.executemany(
+            "UPDATE agreement_instalments SET status = 'returned'"
+            " WHERE agreement_id = ? AND instalment_id = ? AND status = 'covered'",
+            [(agreement_id, i) for i in instalment_ids])
+
+    async def end_agreement(self, agreement_id: int, status: AgreementStatus,
+                            reason: str) -> bool:
+        cursor = await self._conn.execute(
+            "UPDATE agreements SET status = ?, ended_at = ?, end_reason = ?"
+            " WHERE id = ? AND status = 'active'",
+            (status.value, utc_iso(self._clock.now()), reason, agreement_id))
+        return cursor.rowcount == 1
+
+    async def friend_position(self, friend_id: int, today: date) -> tuple[
+            dict[tuple[int, int], Money], int, Money, int, int]:
+        """(amount due per month from now, active agreements, covered exposure, own overdue,
+        agreements that ended in default)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT substr(i.due_date, 1, 7), SUM(i.principal + i.fee) FROM instalments i"
+            " JOIN bills b ON b.id = i.bill_id WHERE b.borrower_id = ? AND i.status = 'unpaid'"
+            " AND i.due_date >= ? GROUP BY 1"
+            " UNION ALL SELECT substr(i.due_date, 1, 7), SUM(ai.amount)"
+            " FROM agreement_instalments ai JOIN agreements a ON a.id = ai.agreement_id"
+            " JOIN instalments i ON i.id = ai.instalment_id WHERE a.friend_id = ?"
+            " AND ai.status = 'covered' AND i.status = 'unpaid'"
+            " AND i.due_date >= ? GROUP BY 1",
+            (friend_id, today.isoformat(), friend_id, today.isoformat()))
+        monthly: dict[tuple[int, int], Money] = {}
+        for month, amount in rows:
+            key = (int(month[:4]), int(month[5:7]))
+            monthly[key] = monthly.get(key, Money.zero()) + Money(amount)
+        counts = await self._conn.execute_fetchall(
+            "SELECT (SELECT COUNT(*) FROM agreements WHERE friend_id = ? AND status = 'active'),"
+            " (SELECT COALESCE(SUM(ai.amount), 0) FROM agreement_instalments ai"
+            "  JOIN agreements a ON a.id = ai.agreement_id JOIN instalments i"
+            "  ON i.id = ai.instalment_id WHERE a.friend_id = ?"
+            "  AND ai.status = 'covered' AND i.status = 'unpaid'),"
+            " (SELECT COUNT(*) FROM instalments i JOIN bills b ON b.id = i.bill_id"
+            "  WHERE b.borrower_id = ? AND i.status = 'unpaid' AND i.due_date < ?),"
+            " (SELECT COUNT(*) FROM agreements WHERE friend_id = ? AND status = 'defaulted')",
+            (friend_id, friend_id, friend_id, today.isoformat(), friend_id))
+        active, exposure, overdue, defaults = counts[0]
+        return monthly, active, Money(exposure), overdue, defaults
