@@ -13,8 +13,8 @@ import re
 
 # 18-character resident ID numbers (the last may be X), and runs of 11+ digits that may be
 # split by spaces or hyphens (phone numbers as people type them).
-_RESIDENT_ID = re.compile(r"(?<![0-9])\d{17}[0-9Xx](?![0-9])")
-_DIGIT_RUN = re.compile(r"(?<![0-9])\+?\d(?:[ \-]?\d){10,18}(?![0-9])")
+_RESIDENT_ID = re.compile(r"(?<![0-9])(?:\d[\s\-]*){17}[0-9Xx](?![0-9])")
+_DIGIT_RUN = re.compile(r"(?<![0-9])\+?\d(?:[\s\-]*\d){10,24}(?![0-9])")
 # PTB debug messages whose arguments carry user content: keep the first N arguments.
 _PAYLOAD_DUMPS = (
     ("Calling Bot API endpoint", 1),

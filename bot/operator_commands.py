@@ -11,7 +11,8 @@ from bot.composition import open_database
 from bot.settings import Settings
 from core.clock import SystemClock, business_date
 from core.events import operator_actor
-from core.imports import ImportFailed, parse_bills, parse_history
+from core.imports import REFERENCE, ImportFailed, parse_bills, parse_history
+from core.ledger import IdempotencyConflict
 from core.money import MoneyError, parse_amount
 from core.services import imports, wallet
 from storage.migrate import SchemaTooNew, current_version
@@ -101,11 +102,15 @@ async def credit_wallet(settings: Settings, args: argparse.Namespace) -> int:
     if args.user_id <= 0:
         return _fail("USER_ID must be a Telegram user id")
     ref = args.ref.strip()
-    if not ref or len(ref) > 64 or not ref.isascii() or " " in ref:
-        return _fail("--ref must be 1-64 ASCII characters without spaces")
+    if not REFERENCE.fullmatch(ref):
+        return _fail("--ref must be 1-64 letters, digits or ASCII punctuation, no spaces")
     async with _storage(settings) as uow:
-        posted = await wallet.top_up(uow, user_id=args.user_id, amount=amount, source="bank",
-                                     ref=ref, actor=CLI_ACTOR)
+        try:
+            posted = await wallet.top_up(uow, user_id=args.user_id, amount=amount,
+                                         source="bank", ref=ref, actor=CLI_ACTOR)
+        except IdempotencyConflict:
+            return _fail(f"ref {ref} was already recorded for a different user or amount; "
+                         "nothing posted")
         view = await wallet.wallet_view(uow, args.user_id, limit=1)
     if posted.replayed:
         print(f"daihuan: ref {ref} was already recorded (transfer #{posted.id}); nothing posted")

@@ -19,10 +19,12 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # how many updates of each user are in flight
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+    async def process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        # The user's own lock first, the shared slot second: a user with a queue of updates
+        # waits on their own lock without holding slots that other users need.
         key = _key(update)
         if key is None:
-            await coroutine
+            await super().process_update(update, coroutine)
             return
         lock = self._locks.get(key)
         if lock is None:
@@ -30,12 +32,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await super().process_update(update, coroutine)
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:  # forget idle users: memory stays bounded
                 del self._users[key]
                 del self._locks[key]
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        await coroutine
 
     async def initialize(self) -> None:
         pass

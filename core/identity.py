@@ -121,14 +121,17 @@ def normalize_phone(text: str) -> str:
     """Telegram sends contacts' numbers in international form with or without '+'."""
     digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", text or ""))
     digits = digits.removeprefix("+")
-    if not re.fullmatch(r"\d{7,15}", digits):
+    if not re.fullmatch(r"\d{8,15}", digits):
         raise IdentityError(IdentityErrorReason.PHONE)
     return "+" + digits
 
 
 def mask_phone(phone: str) -> str:
-    """+8613800138000 → +861*******8000: enough to recognise, too little to call."""
-    return phone[:4] + "*" * (len(phone) - 8) + phone[-4:]
+    """+8613800138000 → +86*******8000: enough to recognise, too little to call. At least
+    half the digits are always hidden, however short the number."""
+    digits = phone.removeprefix("+")
+    head, tail = (2, 4) if len(digits) >= 12 else (1, 2)
+    return "+" + digits[:head] + "*" * (len(digits) - head - tail) + digits[-tail:]
 
 
 class IdentityHasher:

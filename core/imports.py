@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from core.bills import PLANS, PurchaseError, parse_merchant
 from core.money import Money, MoneyError, parse_amount
 
+REFERENCE = re.compile(r"[\x21-\x7e]{1,64}")
 HISTORY_COLUMNS = ("user_id", "bill_ref", "due_date", "paid_date", "amount")
 BILL_COLUMNS = ("bill_ref", "user_id", "merchant", "amount", "instalments", "purchase_date")
 
@@ -68,6 +70,13 @@ class _Row:
         value = (self.values.get(column) or "").strip()
         if not value or len(value) > max_len:
             self.fail(column, f"required, at most {max_len} characters")
+        return value
+
+    def reference(self, column: str) -> str:
+        """A reference becomes part of a ledger idempotency key: printable ASCII only."""
+        value = (self.values.get(column) or "").strip()
+        if not REFERENCE.fullmatch(value):
+            self.fail(column, "required: 1-64 letters, digits or ASCII punctuation, no spaces")
         return value
 
     def user_id(self, column: str = "user_id") -> int:
@@ -148,7 +157,7 @@ def parse_bills(text: str, today: date) -> list[BillRow]:
         plan = int(plan_text) if plan_text.isascii() and plan_text.isdigit() else 0
         if plan not in PLANS:
             row.fail("instalments", "must be 1, 3, 6 or 12")
-        item = BillRow(row.line, row.text("bill_ref"), row.user_id(), merchant,
+        item = BillRow(row.line, row.reference("bill_ref"), row.user_id(), merchant,
                        row.money("amount"), plan, row.day("purchase_date", today) or today)
         if row.ok and item.bill_ref in seen:
             row.fail("bill_ref", "appears twice in this file")

@@ -5,6 +5,7 @@ for queries outside transactions (WAL lets it read while the writer writes)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,12 +56,17 @@ class Database:
         if self._writer is None:
             raise RuntimeError("database is not open")
         await self._write_lock.acquire()
+        writer = self._writer
         try:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            await writer.execute("BEGIN IMMEDIATE")
         except BaseException:
+            # Cancelled (or failed) while the BEGIN sat in aiosqlite's queue: it may still run.
+            # Queue a rollback behind it before anyone else may write; aiosqlite runs calls in
+            # order, so a later writer's BEGIN cannot overtake it.
+            await _undo(writer)
             self._write_lock.release()
             raise
-        return Transaction(self._writer, self._write_lock)
+        return Transaction(writer, self._write_lock)
 
     @asynccontextmanager
     async def single_statement(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -72,6 +78,8 @@ class Database:
         if self._writer is None:
             raise RuntimeError("database is not open")
         async with self._write_lock:
+            if self._writer.in_transaction:  # never write into a transaction nobody owns
+                raise RuntimeError("writer connection is inside a stray transaction")
             yield self._writer
 
     @asynccontextmanager
@@ -109,7 +117,7 @@ class Transaction:
 
     async def _end_with_rollback(self) -> None:
         try:
-            await self.conn.rollback()  # a no-op if SQLite already ended the transaction
+            await _undo(self.conn)
         finally:
             self._release()
 
@@ -120,6 +128,17 @@ class Transaction:
     def _release(self) -> None:
         self.open = False
         self._lock.release()
+
+
+async def _undo(conn: aiosqlite.Connection) -> None:
+    """Roll back whatever transaction is open once the calls already queued have run.
+
+    Shielded: a second cancellation must not stop the rollback from being queued, and the
+    task that queues it is created before the writer lock can pass to anyone else.
+    """
+    undo = asyncio.ensure_future(conn.rollback())  # sqlite3: a no-op outside a transaction
+    with contextlib.suppress(asyncio.CancelledError):  # it runs anyway, ahead of later calls
+        await asyncio.shield(undo)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

@@ -171,6 +171,7 @@ class GroupCommitLedger:
         self._max_batch = max_batch
         self._queue: list[tuple[Transfer, asyncio.Future[PostedTransfer]]] = []
         self._leader = asyncio.Lock()
+        self._writing: set[asyncio.Task] = set()
 
     async def post(self, transfer: Transfer) -> PostedTransfer:
         future: asyncio.Future[PostedTransfer] = asyncio.get_running_loop().create_future()
@@ -181,8 +182,13 @@ class GroupCommitLedger:
                     break
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
-                await self._commit(batch)
-        return future.result()
+                # The write runs as its own task: cancelling the caller who happens to lead
+                # must not cancel, or fail, the other callers' transfers in the batch.
+                writing = asyncio.ensure_future(self._commit(batch))
+                self._writing.add(writing)
+                writing.add_done_callback(self._writing.discard)
+                await asyncio.shield(writing)
+        return await future
 
     async def post_many(self, transfers: Iterable[Transfer]) -> list[PostedTransfer | LedgerError]:
         """Post in order in one go; an outcome per transfer (posted, replayed or refused)."""
@@ -197,9 +203,12 @@ class GroupCommitLedger:
             outcomes = await (self._write_one(batch[0][0]) if len(batch) == 1
                               else self._write(batch))
         except BaseException as error:  # the whole batch rolled back: everyone hears why
+            failure = error if isinstance(error, Exception) else RuntimeError(
+                "ledger batch interrupted before commit; post the same key again to learn "
+                "whether it was posted")
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(error)
+                    future.set_exception(failure)
             if not isinstance(error, Exception):
                 raise
             return

@@ -89,6 +89,7 @@ class FakeBotApi:
         self.fault: Callable[[str, dict], web.Response | None] | None = None
         self.confirmed_offset = 0  # getUpdates' offset: every update below it was fetched
         self.deleted: list[ChatMessage] = []
+        self._answered: set[str] = set()
         self.closing = False  # long polls return at once, so the bot can stop promptly
 
     # -- life cycle ----------------------------------------------------------------------
@@ -244,6 +245,11 @@ class FakeBotApi:
         return self._message_json(message)
 
     async def _api_answerCallbackQuery(self, params: dict) -> bool:
+        query_id = params["callback_query_id"]
+        if query_id in self._answered:  # Telegram accepts one answer per press
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired "
+                                "or query ID is invalid")
+        self._answered.add(query_id)
         await self._output("answer", None, None, params.get("text"), None, params)
         return True
 

@@ -69,7 +69,7 @@ async def test_borrower_journey_in_english_with_bad_input_at_every_step(bot):
     await say_and_expect(jane, "12345", "17 digits followed by a digit or X")
     assert book(bot.db_path) == before
     done = await say_and_expect(jane, ADULT_ID, "✅ Verified: J*** S****, ID 1101**********")
-    assert "+861******8000" in done.text
+    assert "+86*******8000" in done.text
     assert any(m.text == ADULT_ID for m in bot.api.deleted)  # the number did not linger
     assert q(bot.db_path, "SELECT id_mask FROM identities") == [(ADULT_ID[:4] + "*" * 10
                                                                  + ADULT_ID[-4:],)]
@@ -285,3 +285,24 @@ async def test_bills_pages_overdue_marks_and_frozen_user(bot):
     conn.close()
     await say_and_expect(ann, "/buy", "Your account is on hold")
     await say_and_expect(ann, "/bills", "Open bills")
+
+
+async def test_failure_after_the_press_was_answered_is_apologised_in_the_chat(bot, monkeypatch):
+    import bot.handlers.buy as buy_handlers
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("storage unavailable")
+
+    jane = bot.person(2030, "Jane", "en")
+    await verify(bot, jane, number=resident_id(date(1988, 8, 8)))
+    await say_and_expect(jane, "/buy", "")
+    await say_and_expect(jane, "Shop", "")
+    plans = await say_and_expect(jane, "100", "")
+    await jane.press(plans, "3 ×")
+    await jane.next("answer")
+    schedule = await jane.next("edit")
+    monkeypatch.setattr(buy_handlers, "buy", broken)
+    await jane.press(schedule, "Confirm")
+    await jane.next("answer")  # the handler answered first, then failed
+    apology = await jane.reply()
+    assert apology.text == "Sorry, something went wrong on our side. Please try again in a moment."

@@ -48,3 +48,16 @@ def test_redaction_of_token_id_and_phone():
     message = record.getMessage()
     assert "SECRET" not in message and "11010519491231002X" not in message
     assert "13800138000" not in message
+
+
+def test_redaction_of_numbers_typed_with_spaces():
+    from datetime import date
+
+    from tests.idnumbers import resident_id
+
+    number = resident_id(date(1990, 5, 17))
+    spaced = f"{number[:6]}  {number[6:14]}  {number[14:]}"
+    redactor = RedactingFilter([])
+    for text in (spaced, "138 0013 8000", "+86-138-0013-8000", number.lower()):
+        assert redactor.redact(f"got {text}!") in ("got [id-number]!", "got [number]!"), text
+    assert redactor.redact("order 12345 at 10:30") == "order 12345 at 10:30"

@@ -69,7 +69,7 @@ def test_names_refused(name):
 def test_masks():
     assert mask_name("张三") == "张*"
     assert mask_name("Jane Smith") == "J*** S****"
-    assert mask_phone(normalize_phone("+86 138-0013-8000")) == "+861******8000"
+    assert mask_phone(normalize_phone("+86 138-0013-8000")) == "+86*******8000"
 
 
 def test_keyed_hash_depends_on_key():
@@ -77,3 +77,13 @@ def test_keyed_hash_depends_on_key():
     a, b = IdentityHasher(b"a" * 32), IdentityHasher(b"b" * 32)
     assert a.resident_id(number) == a.resident_id(number) != b.resident_id(number)
     assert number.number not in a.resident_id(number)
+
+
+def test_phone_mask_hides_at_least_half_of_any_number():
+    for raw in ("+86 138 0013 8000", "+44 20 7946 0958", "+290 4321 12", "+1 650 253 0000"):
+        phone = normalize_phone(raw)
+        masked = mask_phone(phone)
+        shown = sum(c.isdigit() for c in masked)
+        assert shown * 2 <= len(phone) - 1, masked
+    with pytest.raises(IdentityError):
+        normalize_phone("+2904321")

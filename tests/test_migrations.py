@@ -29,7 +29,7 @@ async def test_newer_database_is_refused(tmp_path, clock):
 
 async def test_pragmas(tmp_path, clock):
     async with Database(tmp_path / "m.db") as db:
-        for conn in (db.reader,):
+        for conn in (db.reader, db._writer):
             assert (await conn.execute_fetchall("PRAGMA journal_mode"))[0][0] == "wal"
             assert (await conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
             assert (await conn.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000

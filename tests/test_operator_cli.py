@@ -82,3 +82,17 @@ def test_credit_wallet_posts_once_per_ref(daihuan):
     assert q(daihuan.db, "SELECT balance FROM accounts WHERE code = 'wallet:42'") == [(10050,)]
     bad = daihuan("credit-wallet", "42", "-5", "--ref", "X")
     assert bad.returncode == 1 and "not an amount" in bad.stderr
+
+
+def test_references_must_be_printable_ascii(daihuan):
+    path = daihuan.tmp / "refs.csv"
+    path.write_text("bill_ref,user_id,merchant,amount,instalments,purchase_date\n"
+                    "订单001,1001,Shop,100,3,2026-10-01\n", encoding="utf-8")
+    result = daihuan("import-bills", str(path))
+    assert result.returncode == 1 and "line 2: bill_ref" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert daihuan("credit-wallet", "42", "1", "--ref", "A\tB").returncode == 1
+    assert daihuan("credit-wallet", "42", "1", "--ref", "R1").returncode == 0
+    clash = daihuan("credit-wallet", "42", "2", "--ref", "R1")
+    assert clash.returncode == 1 and "different user or amount" in clash.stderr
+    assert "Traceback" not in clash.stderr

@@ -7,6 +7,7 @@ draft, or pressed twice, cannot buy twice: the purchase's idempotency key is the
 from __future__ import annotations
 
 import secrets
+from datetime import date
 
 from telegram import Update
 from telegram.ext import (
@@ -90,6 +91,7 @@ async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         await update.effective_message.reply_text(say("buy.amount.too_small"))
         return AMOUNT
     draft["principal"] = principal.fen
+    draft["purchased_on"] = found.today().isoformat()  # the schedule shown is the one booked
     await update.effective_message.reply_text(
         say("buy.choose_plan", merchant=draft["merchant"], amount=principal),
         reply_markup=keyboards.plans(quotes, draft["nonce"], say))
@@ -117,8 +119,8 @@ async def _press(update: Update, context: ContextTypes.DEFAULT_TYPE, expected: s
 
 def _quote(context: ContextTypes.DEFAULT_TYPE, plan: int) -> Quote:
     draft, found = context.user_data[DRAFT], services(context)
-    return make_quote(draft["merchant"], Money(draft["principal"]), plan, found.today(),
-                      found.fees)
+    return make_quote(draft["merchant"], Money(draft["principal"]), plan,
+                      date.fromisoformat(draft["purchased_on"]), found.fees)
 
 
 async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:

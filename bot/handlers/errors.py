@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.context import language_of, services
@@ -24,11 +25,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     except Exception:  # the database may be what failed: fall back to Telegram's language
         user = update.effective_user
         language = Language.from_telegram(user.language_code if user else None)
-    try:
-        text = services(context).texts.get(language, "error.generic")
-        if update.callback_query is not None:
+    text = services(context).texts.get(language, "error.generic")
+    if update.callback_query is not None:
+        try:
+            # A handler may have answered the press before it failed; Telegram takes one
+            # answer per press, so a refused answer means: say it in the chat instead.
             await update.callback_query.answer(text, show_alert=True)
-        elif update.effective_chat is not None:
+            return
+        except TelegramError:
+            pass
+    if update.effective_chat is not None:
+        try:
             await context.bot.send_message(update.effective_chat.id, text)
-    except Exception:
-        log.warning("could not tell the user about the error", exc_info=True)
+        except TelegramError:
+            log.warning("could not tell the user about the error", exc_info=True)
