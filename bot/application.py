@@ -10,6 +10,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
     TypeHandler,
@@ -19,7 +20,21 @@ from telegram.warnings import PTBUserWarning
 
 from bot import callbacks
 from bot.context import services
-from bot.handlers import bills, buy, credit, errors, fallback, language, start, verify, wallet
+from bot.handlers import (
+    agreements,
+    bills,
+    buy,
+    cards,
+    cover,
+    credit,
+    errors,
+    fallback,
+    friend,
+    language,
+    start,
+    verify,
+    wallet,
+)
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -35,6 +50,8 @@ def add_handlers(app: Application) -> None:
     app.add_handler(TypeHandler(Update, remember_sender), group=-1)
 
     # Deep links with a payload come before the plain /start (PTB-NOTES).
+    app.add_handler(CommandHandler("start", friend.open_invitation,
+                                   filters=PRIVATE & filters.Regex(r"^/start c_"), has_args=1))
     app.add_handler(CommandHandler("start", start.start_with_unknown_payload,
                                    filters=PRIVATE, has_args=True))
     app.add_handler(CommandHandler("start", start.start, filters=PRIVATE))
@@ -48,6 +65,7 @@ def add_handlers(app: Application) -> None:
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
         app.add_handler(verify.conversation())
         app.add_handler(buy.conversation())
+        app.add_handler(cover.conversation())
     app.add_handler(CommandHandler("credit", credit.show, filters=PRIVATE))
     app.add_handler(CommandHandler("bills", bills.show, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(bills.turn_page, pattern=callbacks.BILLS_PATTERN))
@@ -56,6 +74,15 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(wallet.ask_top_up, pattern=callbacks.TOPUP_PATTERN))
     app.add_handler(PreCheckoutQueryHandler(wallet.pre_checkout))
     app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, wallet.paid))
+    app.add_handler(CallbackQueryHandler(cover.manage, pattern=callbacks.COVER_MANAGE_PATTERN))
+    app.add_handler(CallbackQueryHandler(friend.pressed, pattern=callbacks.FRIEND_PATTERN))
+    app.add_handler(CommandHandler("requests", agreements.requests, filters=PRIVATE))
+    app.add_handler(CommandHandler("agreements", agreements.agreements, filters=PRIVATE))
+    app.add_handler(CommandHandler("terminate", agreements.terminate, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(agreements.document, pattern=r"^ag:f:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(agreements.terminate_pressed,
+                                         pattern=r"^ag:[tT]:\d{1,12}$"))
+    app.add_handler(InlineQueryHandler(cards.inline_cards))
     app.add_handler(CommandHandler("cancel", fallback.nothing_to_cancel, filters=PRIVATE))
 
     app.add_handler(CallbackQueryHandler(fallback.stale_button))
@@ -67,3 +94,6 @@ def add_handlers(app: Application) -> None:
     app.add_handler(MessageHandler(~filters.TEXT & PRIVATE & filters.UpdateType.MESSAGE,
                                    fallback.unsupported_message))
     app.add_error_handler(errors.on_error)
+    # The truth is in the database; this job only notices requests whose time has passed.
+    app.job_queue.run_repeating(agreements.expire_requests, interval=60, first=10,
+                                name="expire-cover-requests")

@@ -16,6 +16,10 @@ MENU: tuple[tuple[str, str], ...] = (
     ("buy", "cmd.buy"),
     ("bills", "cmd.bills"),
     ("wallet", "cmd.wallet"),
+    ("cover", "cmd.cover"),
+    ("requests", "cmd.requests"),
+    ("agreements", "cmd.agreements"),
+    ("terminate", "cmd.terminate"),
     ("language", "cmd.language"),
     ("cancel", "cmd.cancel"),
 )

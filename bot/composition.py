@@ -51,7 +51,8 @@ def build_application(settings: Settings, clock: Clock | None = None,
             uow=uow, people=People(uow), texts=texts, clock=clock, tz=settings.tz,
             operator_ids=settings.operator_ids, hasher=settings.identity_hasher(),
             fees=settings.fees, credit_policy=settings.credit_policy,
-            payment_token=token.get_secret_value() if token else None)
+            payment_token=token.get_secret_value() if token else None,
+            cover=settings.cover_config, tokens=settings.invite_tokens())
         await app.bot.set_my_commands(bot_commands(texts, Language.EN))
         await app.bot.set_my_commands(bot_commands(texts, Language.ZH), language_code="zh")
         log.info("bot ready; database %s", settings.database_path)

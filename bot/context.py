@@ -13,9 +13,11 @@ from telegram.ext import Application, ContextTypes
 from bot.i18n import Texts
 from core.bills import FeeSchedule
 from core.clock import Clock, business_date
+from core.cover import InviteTokens
 from core.credit import CreditPolicy
 from core.identity import IdentityHasher
 from core.ports import UnitOfWorkFactory
+from core.services.cover import CoverConfig
 from core.services.people import People
 from core.users import Language
 
@@ -34,6 +36,8 @@ class Services:
     fees: FeeSchedule
     credit_policy: CreditPolicy
     payment_token: str | None  # Telegram Payments provider token; None: no in-chat top-up
+    cover: CoverConfig
+    tokens: InviteTokens
 
     def today(self) -> date:
         return business_date(self.clock.now(), self.tz)

@@ -10,9 +10,12 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.bills import FeeSchedule
+from core.capacity import CapacityPolicy
+from core.cover import InviteTokens
 from core.credit import CreditPolicy, Tier
 from core.identity import IdentityHasher
 from core.money import Money
+from core.services.cover import CoverConfig
 
 BOTFATHER_HINT = (
     "TELEGRAM_BOT_TOKEN is not set: open @BotFather in Telegram (https://t.me/BotFather), "
@@ -46,6 +49,16 @@ class Settings(BaseSettings):
     credit_line_b: int = Field(default=10_000, ge=0, le=1_000_000)
     credit_line_c: int = Field(default=5_000, ge=0, le=1_000_000)
     credit_line_d: int = Field(default=2_000, ge=0, le=1_000_000)
+    # Asking a friend: how long an invitation lives, how many a borrower may send a day, and
+    # the notice a friend gives before ending an agreement.
+    cover_expiry_hours: int = Field(default=48, ge=1, le=24 * 30)
+    invites_per_day: int = Field(default=5, ge=1, le=100)
+    termination_notice_days: int = Field(default=3, ge=0, le=60)
+    # The friend's capacity review: share of declared income that monthly payments may take,
+    # active agreements per friend, and the most one friend may cover in all (whole yuan).
+    friend_max_commitment_percent: int = Field(default=50, ge=1, le=100)
+    friend_max_agreements: int = Field(default=3, ge=1, le=50)
+    friend_exposure_cap: int = Field(default=20_000, ge=1, le=10_000_000)
 
     @field_validator("telegram_bot_token", "id_hash_key", "payment_provider_token",
                      mode="before")
@@ -120,6 +133,21 @@ class Settings(BaseSettings):
                              Tier.B: Money.yuan(self.credit_line_b),
                              Tier.C: Money.yuan(self.credit_line_c),
                              Tier.D: Money.yuan(self.credit_line_d), Tier.E: Money.zero()})
+
+    @property
+    def cover_config(self) -> CoverConfig:
+        return CoverConfig(
+            expiry_hours=self.cover_expiry_hours, invites_per_day=self.invites_per_day,
+            notice_days=self.termination_notice_days,
+            capacity=CapacityPolicy(
+                max_commitment_bp=self.friend_max_commitment_percent * 100,
+                max_active_agreements=self.friend_max_agreements,
+                exposure_cap=Money.yuan(self.friend_exposure_cap)))
+
+    def invite_tokens(self) -> InviteTokens:
+        if self.id_hash_key is None:
+            raise ValueError(ID_HASH_KEY_HINT)
+        return InviteTokens(self.id_hash_key.get_secret_value().encode())
 
     def identity_hasher(self) -> IdentityHasher:
         if self.id_hash_key is None:

@@ -282,6 +282,29 @@ class FakeBotApi:
                            "total_amount": sum(p["amount"] for p in prices)}
         return data
 
+    async def _api_answerInlineQuery(self, params: dict) -> bool:
+        for result in params.get("results") or []:
+            _check_markup(result.get("reply_markup"))
+        await self._output("inline", None, None, None, None, params)
+        return True
+
+    async def _api_sendDocument(self, params: dict) -> dict:
+        chat_id = int(params["chat_id"])
+        if chat_id not in self._chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        document = params.get("document")
+        if not isinstance(document, dict) or not document.get("content"):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        message = ChatMessage(self.new_message_id(chat_id), chat_id, True, None)
+        self.store(message)
+        await self._output("document", chat_id, message.message_id, params.get("caption"),
+                           None, params)
+        data = self._message_json(message)
+        data["document"] = {"file_id": f"doc{message.message_id}",
+                            "file_unique_id": f"u{message.message_id}",
+                            "file_name": document["filename"]}
+        return data
+
     async def _api_answerPreCheckoutQuery(self, params: dict) -> bool:
         await self._output("precheckout", None, None, params.get("error_message"), None,
                            params)
@@ -442,6 +465,24 @@ class FakePerson:
             "provider_payment_charge_id": f"provider-{charge_id}"})
         await self.api.push_update({"message": message})
 
+    async def share_user(self, request_id: int, user_id: int, first_name: str) -> int:
+        """Pick someone with a request-users keyboard button."""
+        message = self._message(users_shared={
+            "request_id": request_id, "users": [{"user_id": user_id,
+                                                 "first_name": first_name}]})
+        await self.api.push_update({"message": message})
+        return message["message_id"]
+
+    async def inline(self, query: str) -> Output:
+        """Type ``@bot <query>`` in some chat; returns the bot's answer (its results)."""
+        query_id = f"iq-{self.id}-{time.monotonic_ns()}"
+        after = self.api.last_seq
+        await self.api.push_update({"inline_query": {
+            "id": query_id, "from": self.user, "query": query, "offset": "",
+            "chat_type": "group"}})
+        return await self.api.wait_output(
+            lambda o: o.kind == "inline" and o.params["inline_query_id"] == query_id, after)
+
     async def send_update(self, update: dict) -> int:
         return await self.api.push_update(update)
 
@@ -453,6 +494,8 @@ class FakePerson:
 
     # -- reading -------------------------------------------------------------------------
     def _mine(self, output: Output) -> bool:
+        if output.kind == "inline":
+            return str(output.params.get("inline_query_id", "")).startswith(f"iq-{self.id}-")
         if output.kind == "precheckout":
             return str(output.params.get("pre_checkout_query_id", "")).startswith(
                 f"pcq-{self.id}-")

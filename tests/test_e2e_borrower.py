@@ -109,7 +109,7 @@ async def test_borrower_journey_in_english_with_bad_input_at_every_step(bot):
     # Bills, and paying with an empty wallet.
     bills = await say_and_expect(jane, "/bills", "Open bills — page 1 of 1")
     assert "1/3 due 29 Dec 2026  ¥100.00  unpaid — you pay" in bills.text
-    assert len(bills.buttons) == 3
+    assert len(bills.buttons) == 6  # "Pay" and "Ask a friend" on each unpaid instalment
     await jane.press(bills, "Pay 1/3")
     await jane.next("answer")
     confirm = await jane.next("edit")

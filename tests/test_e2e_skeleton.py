@@ -27,7 +27,8 @@ async def test_start_greets_in_telegram_language(bot):
 
 async def test_command_menu_is_set_in_both_languages(bot):
     assert [c["command"] for c in bot.api.commands[None]] == [
-        "start", "help", "verify", "credit", "buy", "bills", "wallet", "language", "cancel"]
+        "start", "help", "verify", "credit", "buy", "bills", "wallet", "cover", "requests",
+        "agreements", "terminate", "language", "cancel"]
     assert bot.api.commands["zh"][1]["description"] == "查看我能做什么"
 
 

@@ -11,6 +11,7 @@ import contextlib
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.error import TelegramError
 from telegram.ext import (
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
@@ -18,24 +19,41 @@ from telegram.ext import (
     filters,
 )
 
+from bot import callbacks
 from bot.context import services, speaker
+from bot.handlers import friend
 from core.identity import IdentityError, normalize_phone, parse_legal_name, parse_resident_id
 from core.services.verification import VerificationRefusal, VerificationRefused, verify
 
 PHONE, NAME, ID_NUMBER = range(3)
+VERIFY_FOR_FRIEND = r"^fr:y:\d{1,12}$"
 DRAFT = "verify"
 PRIVATE = filters.ChatType.PRIVATE
 
 
 async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    return await _begin(update, context, then=None)
+
+
+async def begin_for_friend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """"Verify now" after accepting a request: the friend's flow continues when done."""
+    await update.callback_query.answer()
+    press = callbacks.parse_friend(update.callback_query.data)
+    return await _begin(update, context, then=press.request_id)
+
+
+async def _begin(update: Update, context: ContextTypes.DEFAULT_TYPE, then: int | None) -> int:
     say = await speaker(update, context)
     async with services(context).uow() as tx:
         identity = await tx.identities.get(update.effective_user.id)
     if identity is not None:
+        if then is not None:
+            await friend.ask_income(update, context, then)
+            return ConversationHandler.END
         await update.effective_message.reply_text(
             say("verify.already", name=identity.name_mask, id_mask=identity.id_mask))
         return ConversationHandler.END
-    context.user_data[DRAFT] = {}
+    context.user_data[DRAFT] = {"then": then}
     keyboard = ReplyKeyboardMarkup(
         [[KeyboardButton(say("verify.share_button"), request_contact=True)]],
         resize_keyboard=True, one_time_keyboard=True)
@@ -108,6 +126,8 @@ async def id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     context.user_data.pop(DRAFT, None)
     await message.reply_text(say("verify.done", name=identity.name_mask,
                                  id_mask=identity.id_mask, phone_mask=identity.phone_mask))
+    if draft.get("then") is not None:  # a friend verifying to accept a request goes on
+        await friend.ask_income(update, context, draft["then"])
     return ConversationHandler.END
 
 
@@ -121,7 +141,8 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 def conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND & PRIVATE
     return ConversationHandler(
-        entry_points=[CommandHandler("verify", begin, filters=PRIVATE)],
+        entry_points=[CommandHandler("verify", begin, filters=PRIVATE),
+                      CallbackQueryHandler(begin_for_friend, pattern=VERIFY_FOR_FRIEND)],
         states={
             PHONE: [MessageHandler(filters.CONTACT & PRIVATE, phone),
                     MessageHandler(text, phone_as_text)],

@@ -30,6 +30,15 @@ class People:
         await choose_language(self._uow, user_id, language)
         self._known.pop(user_id, None)  # re-read on next sight, with the new choice
 
+    async def language(self, user_id: int) -> Language:
+        """The language to write to someone in, whether or not they are writing to us now."""
+        cached = self._known.get(user_id)
+        if cached is not None:
+            return cached.effective_language
+        async with self._uow() as tx:
+            user = await tx.users.get(user_id)
+        return user.effective_language if user is not None else Language.EN
+
     def _remember(self, user: User) -> None:
         self._known[user.id] = user
         self._known.move_to_end(user.id)

@@ -1,0 +1,156 @@
+"""/requests, /agreements (with the full text as a document) and /terminate."""
+
+from __future__ import annotations
+
+from telegram import InputFile, Update
+from telegram.ext import ContextTypes
+
+from bot import callbacks, keyboards
+from bot.context import Services, Speaker, services, speaker
+from bot.editing import edit
+from bot.formatting import day
+from bot.handlers.cover import invite_link
+from bot.notify import display_name, tell
+from core.agreement import AgreementStatus, share_text
+from core.cover import CoverStatus, Route
+from core.services import cover
+from core.services.cover import CoverRefused
+
+
+async def _merchant(found: Services, bill_id: int) -> str:
+    async with found.uow() as tx:
+        bill = await tx.bills.get(bill_id)
+    return bill.merchant if bill else "?"
+
+
+async def requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    say = await speaker(update, context)
+    found = services(context)
+    user_id = update.effective_user.id
+    async with found.uow() as tx:
+        mine = await tx.cover.requests_of_borrower(user_id, limit=10)
+    if not mine:
+        await update.effective_message.reply_text(say("requests.none"))
+        return
+    lines = [say("requests.header")]
+    for request in mine:
+        who = (say("requests.who", name=await display_name(found, request.friend_id))
+               if request.friend_id else "")
+        lines.append(say("requests.item", id=request.id,
+                         merchant=await _merchant(found, request.bill_id),
+                         share=share_text(request.share_bp),
+                         status=say(f"request_status.{request.status.value}"), who=who))
+        if request.status.is_open and request.friend_id is None and \
+                request.route is not Route.CONTACT:
+            lines.append(f"  {invite_link(context, request)}")
+    text = "\n".join(lines)
+    await update.effective_message.reply_text(text, reply_markup=keyboards.manage_requests(
+        [(r.id, r.status is CoverStatus.ACCEPTED) for r in mine
+         if r.status in (CoverStatus.PENDING, CoverStatus.OPENED, CoverStatus.ACCEPTED)], say))
+
+
+def _role(say: Speaker, is_friend: bool, other: str) -> str:
+    return say("role.friend" if is_friend else "role.borrower", name=other)
+
+
+async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    say = await speaker(update, context)
+    found = services(context)
+    user_id = update.effective_user.id
+    async with found.uow() as tx:
+        mine = await tx.cover.agreements_of(user_id)
+    if not mine:
+        await update.effective_message.reply_text(say("agreements.none"))
+        return
+    lines = [say("agreements.header")]
+    for a in mine:
+        is_friend = a.friend_id == user_id
+        other = await display_name(found, a.borrower_id if is_friend else a.friend_id)
+        lines.append(say("agreements.item", id=a.id, role=_role(say, is_friend, other),
+                         merchant=await _merchant(found, a.bill_id),
+                         share=share_text(a.share_bp),
+                         signed=day(a.signed_at.astimezone(found.tz).date(), say.language),
+                         status=say(f"agreement_status.{a.status.value}")))
+    text = "\n".join(lines)
+    await update.effective_message.reply_text(
+        text, reply_markup=keyboards.agreement_documents([a.id for a in mine], say))
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The exact signed text as a file, for either party only."""
+    query = update.callback_query
+    say = await speaker(update, context)
+    _, agreement_id = callbacks.parse_agreement(query.data)
+    async with services(context).uow() as tx:
+        agreement = await tx.cover.agreement(agreement_id)
+    if agreement is None or update.effective_user.id not in (agreement.friend_id,
+                                                             agreement.borrower_id):
+        await query.answer(say("callback.invalid"), show_alert=True)
+        return
+    await query.answer()
+    await context.bot.send_document(
+        update.effective_chat.id,
+        InputFile(agreement.text.encode("utf-8"),
+                  filename=f"daihuan-agreement-{agreement.id}-{agreement.version}.txt"),
+        caption=say("agreements.caption", id=agreement.id, version=agreement.version,
+                    sha=agreement.text_sha256))
+
+
+async def terminate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    say = await speaker(update, context)
+    found = services(context)
+    async with found.uow() as tx:
+        active = [a for a in await tx.cover.agreements_of(update.effective_user.id)
+                  if a.status is AgreementStatus.ACTIVE]
+    if not active:
+        await update.effective_message.reply_text(say("terminate.none"))
+        return
+    choices = [(a.id, await _merchant(found, a.bill_id)) for a in active]
+    await update.effective_message.reply_text(
+        say("terminate.choose"), reply_markup=keyboards.terminate_choices(choices, say))
+
+
+async def terminate_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    say = await speaker(update, context)
+    found = services(context)
+    action, agreement_id = callbacks.parse_agreement(query.data)
+    user_id = update.effective_user.id
+    async with found.uow() as tx:
+        agreement = await tx.cover.agreement(agreement_id)
+    if agreement is None or user_id not in (agreement.friend_id, agreement.borrower_id):
+        await query.answer(say("terminate.refused.not_found"), show_alert=True)
+        return
+    is_friend = user_id == agreement.friend_id
+    if action == "t":
+        await query.answer()
+        await edit(query, say("terminate.confirm_friend" if is_friend
+                              else "terminate.confirm_borrower", id=agreement.id),
+                   keyboards.terminate_confirm(agreement.id, say))
+        return
+    try:
+        done = await cover.terminate(found.uow, found.cover, agreement_id=agreement.id,
+                                     user_id=user_id, today=found.today())
+    except CoverRefused as refused:
+        detail = refused.detail
+        await query.answer(say(f"terminate.refused.{refused.reason.value}",
+                               notice=detail.get("notice_days", ""),
+                               due=day(detail["next_due"], say.language)
+                               if "next_due" in detail else ""), show_alert=True)
+        return
+    await query.answer()
+    await edit(query, say("terminate.done", id=agreement.id, returned=len(done.returned),
+                          kept=len(done.kept)))
+    other = agreement.borrower_id if is_friend else agreement.friend_id
+    await tell(context.bot, found, other,
+               "notify.terminated_by_friend" if is_friend else "notify.terminated_by_borrower",
+               name=await display_name(found, user_id), id=agreement.id,
+               returned=len(done.returned), kept=len(done.kept))
+
+
+async def expire_requests(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A periodic job: requests past their time end as expired; the borrower is told."""
+    found = services(context)
+    for request in await cover.expire_due(found.uow, now=found.clock.now()):
+        await tell(context.bot, found, request.borrower_id, "notify.expired", id=request.id)
+

@@ -1,0 +1,265 @@
+"""/cover: the borrower asks a friend. Bill → share → how to reach the friend (pick a
+contact, share an inline card, or a link). Also "Ask a friend" on an instalment in /bills,
+and cancelling or revoking a request."""
+
+from __future__ import annotations
+
+import secrets
+
+from telegram import ReplyKeyboardRemove, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import callbacks, keyboards
+from bot.context import Services, Speaker, services, speaker
+from bot.editing import edit
+from bot.formatting import moment
+from bot.notify import display_name, tell
+from core.bills import Bill, InstalmentStatus
+from core.cover import CoverRequest, Route
+from core.money import Money
+from core.services import cover
+from core.services.cover import CoverRefused
+
+BILL, SHARE, ROUTE, CONTACT = range(4)
+DRAFT = "cover"
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def invite_link(context: ContextTypes.DEFAULT_TYPE, request: CoverRequest) -> str:
+    payload = services(context).tokens.payload(request.token_salt)
+    return f"https://t.me/{context.bot.username}?start={payload}"
+
+
+async def _open_bills(found: Services, user_id: int) -> list[Bill]:
+    async with found.uow() as tx:
+        return [b for b in await tx.bills.open_bills(user_id) if b.unpaid]
+
+
+async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    found = services(context)
+    user_id = update.effective_user.id
+    async with found.uow() as tx:
+        user = await tx.users.get(user_id)
+    if user is not None and user.frozen:
+        await update.effective_message.reply_text(say("cover.refused.frozen"))
+        return ConversationHandler.END
+    bills = await _open_bills(found, user_id)
+    if not bills:
+        await update.effective_message.reply_text(say("cover.no_bills"))
+        return ConversationHandler.END
+    nonce = secrets.token_hex(4)
+    context.user_data[DRAFT] = {"nonce": nonce, "instalments": None}
+    await update.effective_message.reply_text(say("cover.choose_bill"),
+                                              reply_markup=keyboards.cover_bills(bills, nonce, say))
+    return BILL
+
+
+def _share_prompt(bill: Bill, instalment_ids: list[int] | None, say: Speaker) -> str:
+    chosen = [i for i in bill.unpaid if instalment_ids is None or i.id in instalment_ids]
+    return say("cover.choose_share", merchant=bill.merchant, count=len(chosen),
+               amount=Money(sum(i.amount.fen for i in chosen)))
+
+
+async def from_bills(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """"Ask a friend" on one instalment in /bills: the request covers just that one."""
+    query = update.callback_query
+    say = await speaker(update, context)
+    found = services(context)
+    instalment_id = callbacks.parse_cover_instalment(query.data)
+    async with found.uow() as tx:
+        instalment = await tx.bills.instalment(instalment_id)
+        bill = await tx.bills.get(instalment.bill_id) if instalment else None
+    if (instalment is None or bill is None or instalment.borrower_id != update.effective_user.id
+            or instalment.status is not InstalmentStatus.UNPAID):
+        await query.answer(say("callback.invalid"), show_alert=True)
+        return ConversationHandler.END
+    nonce = secrets.token_hex(4)
+    context.user_data[DRAFT] = {"nonce": nonce, "bill": bill.id, "instalments": [instalment.id]}
+    await query.answer()
+    await query.message.reply_text(_share_prompt(bill, [instalment.id], say),
+                                   reply_markup=keyboards.cover_shares(nonce, say))
+    return SHARE
+
+
+async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: str, state: int
+                ) -> tuple[callbacks.CoverStep | None, Speaker]:
+    query = update.callback_query
+    say = await speaker(update, context)
+    press = callbacks.parse_cover_step(query.data)
+    draft = context.user_data.get(DRAFT) or {}
+    if press is None or press.step != step or press.nonce != draft.get("nonce"):
+        await query.answer(say("callback.invalid"), show_alert=True)
+        return None, say
+    return press, say
+
+
+async def bill_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    press, say = await _step(update, context, "b", BILL)
+    if press is None:
+        return BILL
+    bills = {b.id: b for b in await _open_bills(services(context), update.effective_user.id)}
+    bill = bills.get(int(press.value)) if press.value.isdigit() else None
+    if bill is None:  # not this user's, or paid off meanwhile
+        await update.callback_query.answer(say("cover.refused.not_found"), show_alert=True)
+        return BILL
+    draft = context.user_data[DRAFT]
+    draft["bill"] = bill.id
+    await update.callback_query.answer()
+    await edit(update.callback_query, _share_prompt(bill, draft["instalments"], say),
+               keyboards.cover_shares(draft["nonce"], say))
+    return SHARE
+
+
+async def share_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    press, say = await _step(update, context, "s", SHARE)
+    if press is None or not press.value.isdigit() or int(press.value) not in keyboards.SHARES_BP:
+        if press is not None:
+            await update.callback_query.answer(say("callback.invalid"), show_alert=True)
+        return SHARE
+    draft = context.user_data[DRAFT]
+    draft["share"] = int(press.value)
+    await update.callback_query.answer()
+    await edit(update.callback_query,
+               say("cover.choose_route", hours=services(context).cover.expiry_hours),
+               keyboards.cover_routes(draft["nonce"], say))
+    return ROUTE
+
+
+async def route_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    press, say = await _step(update, context, "r", ROUTE)
+    route = callbacks.ROUTE_CODES.get(press.value) if press else None
+    if press is None or route is None:
+        if press is not None:
+            await update.callback_query.answer(say("callback.invalid"), show_alert=True)
+        return ROUTE
+    query = update.callback_query
+    await query.answer()
+    draft = context.user_data[DRAFT]
+    if route == "contact":
+        await edit(query, say("cover.pick_contact"))
+        await query.message.reply_text(
+            say("cover.pick_contact"), reply_markup=keyboards.pick_contact(_picker(draft), say))
+        return CONTACT
+    request = await _create(update, context, Route(route), None, say)
+    if request is None:
+        return ConversationHandler.END
+    found = services(context)
+    expires = moment(request.expires_at, found.tz, say.language)
+    if route == "link":
+        await edit(query, say("cover.link_ready", id=request.id, expires=expires,
+                              link=invite_link(context, request)),
+                   keyboards.cancel_request(request.id, say))
+    else:
+        await edit(query, say("cover.card_ready", id=request.id, expires=expires),
+                   keyboards.share_card(request.id, say))
+    return ConversationHandler.END
+
+
+def _picker(draft: dict) -> int:
+    """The request-users button's id (a signed 32-bit int): derived from the draft's nonce,
+    so a contact shared from an older picker is not taken for this one."""
+    return int(draft["nonce"], 16) % 2**31
+
+
+async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    say = await speaker(update, context)
+    shared = update.effective_message.users_shared
+    draft = context.user_data.get(DRAFT) or {}
+    if not draft or shared.request_id != _picker(draft) or not shared.users:
+        await update.effective_message.reply_text(say("callback.invalid"))
+        return CONTACT if draft else ConversationHandler.END
+    friend_id = shared.users[0].user_id
+    request = await _create(update, context, Route.CONTACT, friend_id, say)
+    if request is None:
+        return ConversationHandler.END
+    found = services(context)
+    name = await display_name(found, friend_id) if friend_id else say("someone")
+    if shared.users[0].first_name and name.startswith("#"):
+        name = shared.users[0].first_name
+    borrower = await display_name(found, update.effective_user.id)
+    reached = await tell(context.bot, found, friend_id, "invite.push",
+                         lambda s: keyboards.view_request(request.id, s), name=borrower)
+    expires = moment(request.expires_at, found.tz, say.language)
+    if reached:
+        text = say("cover.sent_to_friend", id=request.id, name=name, expires=expires)
+    else:  # they never started the bot: only a link reaches them, and only they can use it
+        text = say("cover.friend_unreachable", name=name, link=invite_link(context, request))
+    await update.effective_message.reply_text(text, reply_markup=ReplyKeyboardRemove())
+    return ConversationHandler.END
+
+
+async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Route,
+                  friend_id: int | None, say: Speaker) -> CoverRequest | None:
+    found = services(context)
+    draft = context.user_data.pop(DRAFT, {})
+    try:
+        created = await cover.create_request(
+            found.uow, found.tokens, found.cover, borrower_id=update.effective_user.id,
+            bill_id=draft["bill"], instalment_ids=draft.get("instalments"),
+            share_bp=draft["share"], route=route, friend_id=friend_id,
+            now=found.clock.now())
+    except CoverRefused as refused:
+        await update.effective_message.reply_text(
+            say(f"cover.refused.{refused.reason.value}", **refused.detail),
+            reply_markup=ReplyKeyboardRemove())
+        return None
+    return created.request
+
+
+async def cancel_flow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(DRAFT, None)
+    await update.effective_message.reply_text((await speaker(update, context))("common.cancelled"),
+                                              reply_markup=ReplyKeyboardRemove())
+    return ConversationHandler.END
+
+
+async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Cancel (nobody accepted yet) or revoke (accepted, not signed) a request."""
+    query = update.callback_query
+    say = await speaker(update, context)
+    found = services(context)
+    action, request_id = callbacks.parse_cover_manage(query.data)
+    act = cover.cancel if action == "c" else cover.revoke
+    try:
+        request = await act(found.uow, request_id=request_id,
+                            borrower_id=update.effective_user.id)
+    except CoverRefused as refused:
+        await query.answer(say(f"cover.refused.{refused.reason.value}", **refused.detail),
+                           show_alert=True)
+        return
+    await query.answer()
+    key = "cover.cancelled" if action == "c" else "cover.revoked"
+    await edit(query, say(key, id=request.id))
+    if request.friend_id is not None:
+        borrower = await display_name(found, request.borrower_id)
+        await tell(context.bot, found, request.friend_id,
+                   "notify.cancelled" if action == "c" else "notify.revoked",
+                   name=borrower, id=request.id)
+
+
+def conversation() -> ConversationHandler:
+    return ConversationHandler(
+        entry_points=[CommandHandler("cover", begin, filters=PRIVATE),
+                      CallbackQueryHandler(from_bills, pattern=callbacks.COVER_FROM_BILLS_PATTERN)],
+        states={
+            BILL: [CallbackQueryHandler(bill_chosen, pattern=callbacks.COVER_STEP_PATTERN)],
+            SHARE: [CallbackQueryHandler(share_chosen, pattern=callbacks.COVER_STEP_PATTERN)],
+            ROUTE: [CallbackQueryHandler(route_chosen, pattern=callbacks.COVER_STEP_PATTERN)],
+            CONTACT: [MessageHandler(filters.StatusUpdate.USERS_SHARED & PRIVATE,
+                                     contact_picked)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel_flow, filters=PRIVATE)],
+        name="cover",
+        conversation_timeout=15 * 60,
+        allow_reentry=True,
+        per_message=False,
+    )
+

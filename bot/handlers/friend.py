@@ -1,0 +1,249 @@
+"""The friend's side: open an invitation (deep link, card or push), accept or decline,
+verify if needed, declare income for the capacity review, read and sign the agreement.
+
+Every press names a request id; the services re-check who presses and the request's state,
+so a forwarded, replayed or stale button changes nothing."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import callbacks, keyboards
+from bot.context import Services, Speaker, services, speaker
+from bot.editing import edit
+from bot.formatting import day, moment
+from bot.notify import display_name, tell
+from core.agreement import share_text
+from core.capacity import Decision, IncomeBand, ReviewOutcome
+from core.cover import CoverRequest, friend_part
+from core.money import Money
+from core.services import cover
+from core.services.cover import CoverRefusal, CoverRefused
+
+
+async def review_text(found: Services, request: CoverRequest, say: Speaker) -> str:
+    async with found.uow() as tx:
+        bill = await tx.bills.get(request.bill_id)
+    assert bill is not None
+    chosen = [i for i in bill.unpaid if i.id in request.instalment_ids]
+    parts = [(i, friend_part(i.amount, request.share_bp)) for i in chosen]
+    lines = "\n".join(say("invite.line", seq=i.seq, count=i.of,
+                          due=day(i.due_date, say.language), part=p) for i, p in parts)
+    total = Money(sum(p.fen for _, p in parts))
+    return say("invite.review", borrower=await display_name(found, request.borrower_id),
+               share=share_text(request.share_bp), merchant=bill.merchant, lines=lines,
+               total=total, retries="/".join(str(d) for d in found.cover.retry_days),
+               notice=found.cover.notice_days,
+               expires=moment(request.expires_at, found.tz, say.language))
+
+
+async def _refuse(update: Update, say: Speaker, refused: CoverRefused) -> None:
+    key = f"invite.refused.{refused.reason.value}"
+    if update.callback_query is not None:
+        await update.callback_query.answer(say(key), show_alert=True)
+    else:
+        await update.effective_message.reply_text(say(key))
+
+
+async def _opened(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int,
+                  say: Speaker) -> CoverRequest | None:
+    found = services(context)
+    try:
+        request, first = await cover.open_request(
+            found.uow, request_id=request_id, user_id=update.effective_user.id,
+            now=found.clock.now())
+    except CoverRefused as refused:
+        await _refuse(update, say, refused)
+        return None
+    if first:
+        await tell(context.bot, found, request.borrower_id, "notify.opened",
+                   name=await display_name(found, update.effective_user.id), id=request.id)
+    return request
+
+
+async def open_invitation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start c_<token>: a link or a card's button."""
+    say = await speaker(update, context)
+    found = services(context)
+    try:
+        request = await cover.request_for_token(found.uow, context.args[0])
+    except CoverRefused as refused:
+        await _refuse(update, say, refused)
+        return
+    request = await _opened(update, context, request.id, say)
+    if request is not None:
+        await update.effective_message.reply_text(
+            await review_text(found, request, say),
+            reply_markup=keyboards.accept_or_decline(request.id, say))
+
+
+async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    press = callbacks.parse_friend(update.callback_query.data)
+    handler = {"v": _view, "a": _accept, "d": _decline, "i": _income, "r": _reduced,
+               "s": _sign}.get(press.action)
+    if handler is not None:  # "y" (verify now) belongs to the verification conversation
+        await handler(update, context, press)
+
+
+async def _view(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                press: callbacks.FriendPress) -> None:
+    say = await speaker(update, context)
+    request = await _opened(update, context, press.request_id, say)
+    if request is None:
+        return
+    await update.callback_query.answer()
+    await edit(update.callback_query, await review_text(services(context), request, say),
+               keyboards.accept_or_decline(request.id, say))
+
+
+async def _accept(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                  press: callbacks.FriendPress) -> None:
+    say = await speaker(update, context)
+    found = services(context)
+    user_id = update.effective_user.id
+    try:
+        request, first = await cover.accept(found.uow, request_id=press.request_id,
+                                            user_id=user_id, now=found.clock.now())
+    except CoverRefused as refused:
+        await _refuse(update, say, refused)
+        return
+    await update.callback_query.answer()
+    if first:
+        await tell(context.bot, found, request.borrower_id, "notify.accepted",
+                   lambda s: keyboards.revoke_request(request.id, s),
+                   name=await display_name(found, user_id), id=request.id)
+    async with found.uow() as tx:
+        verified = await tx.identities.get(user_id) is not None
+    if verified:
+        await edit(update.callback_query, say("friend.ask_income"),
+                   keyboards.incomes(request.id, say))
+    else:
+        await edit(update.callback_query, say("friend.verify_first"),
+                   keyboards.verify_now(request.id, say))
+
+
+async def ask_income(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                     request_id: int) -> None:
+    """Sent when verification finishes for a friend who was accepting a request."""
+    say = await speaker(update, context)
+    await update.effective_message.reply_text(say("friend.ask_income"),
+                                              reply_markup=keyboards.incomes(request_id, say))
+
+
+async def _decline(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                   press: callbacks.FriendPress) -> None:
+    say = await speaker(update, context)
+    found = services(context)
+    user_id = update.effective_user.id
+    try:
+        request = await cover.decline(found.uow, request_id=press.request_id, user_id=user_id,
+                                      now=found.clock.now())
+    except CoverRefused as refused:
+        await _refuse(update, say, refused)
+        return
+    await update.callback_query.answer()
+    borrower = await display_name(found, request.borrower_id)
+    await edit(update.callback_query, say("invite.declined", borrower=borrower))
+    await tell(context.bot, found, request.borrower_id, "notify.declined",
+               name=await display_name(found, user_id), id=request.id)
+
+
+def _reasons(outcome: ReviewOutcome, say: Speaker) -> str:
+    wanted = [r for r in outcome.reasons if r.code not in ("monthly", "exposure")]
+    return say("reason.separator").join(say(f"reason.{r.code}", **r.detail) for r in wanted)
+
+
+async def _income(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                  press: callbacks.FriendPress) -> None:
+    say = await speaker(update, context)
+    found = services(context)
+    user_id = update.effective_user.id
+    try:
+        outcome = await cover.review_friend(
+            found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
+            band=IncomeBand(press.band), today=found.today(), now=found.clock.now())
+    except CoverRefused as refused:
+        await _refuse(update, say, refused)
+        return
+    await update.callback_query.answer()
+    if outcome.decision is Decision.DECLINE:
+        await edit(update.callback_query, say("review.decline", reasons=_reasons(outcome, say)))
+        async with found.uow() as tx:
+            request = await tx.cover.request(press.request_id)
+        await tell(context.bot, found, request.borrower_id, "notify.declined_review",
+                   name=await display_name(found, user_id), id=request.id)
+        return
+    if outcome.decision is Decision.REDUCE:
+        await edit(update.callback_query,
+                   say("review.reduce", share=share_text(outcome.share_bp),
+                       reasons=_reasons(outcome, say)),
+                   keyboards.accept_reduced(press.request_id, outcome.share_bp, say))
+        return
+    monthly = outcome.reasons[0].detail
+    await update.callback_query.message.reply_text(
+        say("review.approve", peak=monthly["peak"], limit=monthly["limit"]))
+    await _show_agreement(update, context, press.request_id, outcome.share_bp, say)
+
+
+async def _reduced(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                   press: callbacks.FriendPress) -> None:
+    say = await speaker(update, context)
+    await update.callback_query.answer()
+    await _show_agreement(update, context, press.request_id, press.share_bp, say)
+
+
+async def _show_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int,
+                          share_bp: int, say: Speaker) -> None:
+    found = services(context)
+    try:
+        text = await cover.agreement_preview(
+            found.uow, found.cover, request_id=request_id, friend_id=update.effective_user.id,
+            share_bp=share_bp, language=say.language, now=found.clock.now())
+    except CoverRefused as refused:
+        await update.callback_query.message.reply_text(
+            say(f"invite.refused.{refused.reason.value}"))
+        return
+    await update.callback_query.message.reply_text(
+        say("agreement.show", text=text.text, version=text.version, sha=text.sha256),
+        reply_markup=keyboards.sign_agreement(request_id, share_bp, text.sha256, say))
+
+
+async def _sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                press: callbacks.FriendPress) -> None:
+    say = await speaker(update, context)
+    found = services(context)
+    query = update.callback_query
+    user_id = update.effective_user.id
+    try:
+        # What the friend saw is identified by the fingerprint's prefix in the button; the
+        # text is rendered again now and must still carry that fingerprint.
+        text = await cover.agreement_preview(
+            found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
+            share_bp=press.share_bp, language=say.language, now=found.clock.now())
+        if not text.sha256.startswith(press.sha_prefix):
+            raise CoverRefused(CoverRefusal.STALE)
+        signed = await cover.sign(
+            found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
+            share_bp=press.share_bp, shown_sha256=text.sha256, language=say.language,
+            chat_id=query.message.chat_id if query.message else None,
+            message_id=query.message.message_id if query.message else None,
+            today=found.today(), now=found.clock.now())
+    except CoverRefused as refused:
+        if refused.reason is CoverRefusal.STALE:
+            await query.answer(say("invite.refused.stale"), show_alert=True)
+            await _show_agreement(update, context, press.request_id, press.share_bp, say)
+            return
+        await _refuse(update, say, refused)
+        return
+    await query.answer()
+    if signed.already:
+        return  # a second tap: the first one already did everything below
+    await query.edit_message_reply_markup(None)  # the signed text stays on screen
+    await query.message.reply_text(say("agreement.signed", id=signed.agreement.id))
+    async with found.uow() as tx:
+        covered = await tx.cover.covered(signed.agreement.id)
+    total = Money(sum(c.amount.fen for c in covered))
+    await tell(context.bot, found, signed.agreement.borrower_id, "notify.signed",
+               name=await display_name(found, user_id), agreement=signed.agreement.id,
+               id=press.request_id, total=total)

@@ -1,0 +1,344 @@
+"""Asking a friend through the real Application: all three invitation routes to a signed
+agreement, and every way it must refuse."""
+
+import hashlib
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from core.clock import FixedClock
+from tests.dbcheck import q
+from tests.harness import BotHarness
+from tests.idnumbers import resident_id
+from tests.test_e2e_borrower import say_and_expect, verify
+
+NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+BORROWER_ID = resident_id(date(1990, 5, 17))
+FRIEND_ID = resident_id(date(1985, 2, 3), sequence="456")
+LINK = re.compile(r"https://t\.me/\w+\?start=(c_[A-Za-z0-9_-]{32})")
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+async def bot(tmp_path, clock):
+    async with BotHarness(tmp_path, clock=clock) as harness:
+        yield harness
+
+
+async def press(person, output, label):
+    await person.press(output, label)
+    return await person.next("answer")
+
+
+async def press_and_edit(person, output, label):
+    await press(person, output, label)
+    return await person.next("edit")
+
+
+async def catch_up(bot, person):
+    """Skip what the bot has told this person so far (notices a test does not check)."""
+    await bot.drained()
+    person.cursor = bot.api.last_seq
+
+
+async def borrower_with_bill(bot, user_id=3001, name="Jane", amount="300", plan="3 ×"):
+    jane = bot.person(user_id, name, "en")
+    await verify(bot, jane, number=BORROWER_ID)
+    await say_and_expect(jane, "/buy", "")
+    await say_and_expect(jane, "JD Mall", "")
+    plans = await say_and_expect(jane, amount, "")
+    schedule = await press_and_edit(jane, plans, plan)
+    await press_and_edit(jane, schedule, "Confirm")
+    return jane
+
+
+async def ask_by_link(jane, share="100%"):
+    choose = await say_and_expect(jane, "/cover", "Which bill")
+    shares = await press_and_edit(jane, choose, "JD Mall")
+    routes = await press_and_edit(jane, shares, share)
+    ready = await press_and_edit(jane, routes, "Get a link")
+    return ready, LINK.search(ready.text).group(1)
+
+
+async def friend_signs(bot, friend, payload, band="¥5,000–10,000", verified=True):
+    await friend.open_link(payload)
+    review = await friend.reply()
+    assert "asks you to cover" in review.text
+    accepted = await press_and_edit(friend, review, "Accept")
+    if not verified:
+        assert "verify your identity" in accepted.text
+        await press(friend, accepted, "Verify now")
+        await friend.reply()
+        await friend.share_contact("+8613911112222", owner_id=friend.id)
+        await friend.reply()
+        await friend.send("李四")
+        await friend.reply()
+        await friend.send(FRIEND_ID)
+        assert "Verified" in (await friend.reply()).text
+        incomes = await friend.reply()
+    else:
+        incomes = accepted
+    assert "monthly income" in incomes.text
+    await press(friend, incomes, band)
+    assert "Review passed" in (await friend.reply()).text
+    agreement = await friend.reply()
+    assert "FRIEND REPAYMENT AGREEMENT" in agreement.text and "SHA-256: " in agreement.text
+    await press(friend, agreement, "Sign")
+    assert (await friend.next("edit")).reply_markup is None  # the signed text stays shown
+    assert "Signed: agreement #" in (await friend.reply()).text
+    return agreement
+
+
+async def test_link_route_to_a_signed_agreement(bot):
+    jane = await borrower_with_bill(bot)
+    ready, payload = await ask_by_link(jane)
+    assert "Request #1 is ready" in ready.text and ready.button_texts == ["✖ Cancel request #1"]
+    li = bot.person(3002, "Li", "zh")
+    await li.open_link(payload)
+    review = await li.reply()
+    assert "Jane (J*** S****) 邀请你代还 JD Mall 以下每期的 100%" in review.text
+    assert "第 1/3 期，2026年12月29日 到期：¥100.00" in review.text
+    assert "opened your request #1" in (await jane.reply()).text
+    li.cursor = review.seq
+    accepted = await press_and_edit(li, review, "接受")
+    assert "请先完成实名认证" in accepted.text
+    notice = await jane.reply()
+    assert "accepted your request #1" in notice.text
+    assert notice.button_texts == ["↩ Revoke request #1"]
+    await press(li, accepted, "立即认证")
+    await li.reply()
+    await li.share_contact("+8613911112222", owner_id=li.id)
+    await li.reply()
+    await li.send("李四")
+    await li.reply()
+    await li.send(FRIEND_ID)
+    assert "实名认证成功" in (await li.reply()).text
+    incomes = await li.reply()
+    await press(li, incomes, "¥5,000–10,000")
+    assert "审核通过" in (await li.reply()).text
+    shown = await li.reply()
+    assert "好友代还协议" in shown.text and "代还人：李*" in shown.text
+    sha = re.search(r"SHA-256：([0-9a-f]{64})", shown.text).group(1)
+    await press(li, shown, "签署")
+    await li.next("edit")
+    assert "已签署代还协议 #1" in (await li.reply()).text
+    signed = await jane.reply()
+    assert "signed agreement #1 for request #1: they cover ¥300.00" in signed.text
+    (text, stored, message_id), = q(bot.db_path, "SELECT text, text_sha256, shown_message_id"
+                                                 " FROM agreements")
+    assert hashlib.sha256(text.encode()).hexdigest() == stored == sha
+    assert text in shown.text and message_id == shown.message_id
+    # The link is single-use: a second person gets a polite refusal and nothing changes.
+    tom = bot.person(3003, "Tom", "en")
+    await tom.open_link(payload)
+    assert "no longer open" in (await tom.reply()).text
+
+
+async def test_contact_route_with_push_and_agreement_document(bot):
+    jane = await borrower_with_bill(bot)
+    li = bot.person(3002, "Li", "en")
+    await verify(bot, li, number=FRIEND_ID, name="Li Si")
+    choose = await say_and_expect(jane, "/cover", "Which bill")
+    shares = await press_and_edit(jane, choose, "JD Mall")
+    routes = await press_and_edit(jane, shares, "50%")
+    await press_and_edit(jane, routes, "Pick a contact")
+    picker = await jane.reply()
+    button = picker.keyboard[0]
+    assert button["request_users"]["user_is_bot"] is False
+    await jane.share_user(button["request_users"]["request_id"], li.id, "Li")
+    assert "Request #1 sent to Li (L* S*)" in (await jane.reply()).text
+    push = await li.reply()
+    assert "Jane (J*** S****) asks you to cover" in push.text
+    review = await press_and_edit(li, push, "View the request")
+    assert "cover 50% of these instalments" in review.text
+    incomes = await press_and_edit(li, review, "Accept")
+    await press(li, incomes, "¥3,000–5,000")
+    await li.reply()
+    agreement = await li.reply()
+    await press(li, agreement, "Sign")
+    await li.next("edit")
+    await li.reply()
+    assert q(bot.db_path, "SELECT SUM(amount) FROM agreement_instalments") == [(15000,)]
+    listing = await say_and_expect(li, "/agreements", "#1 you cover Jane (J*** S****)")
+    await press(li, listing, "Full text of #1")
+    document = await li.next("document")
+    content = document.params["document"]["content"].decode()
+    assert hashlib.sha256(content.encode()).hexdigest() in document.text
+    assert content in agreement.text
+
+
+async def test_card_route_by_inline_mode(bot):
+    jane = await borrower_with_bill(bot)
+    choose = await say_and_expect(jane, "/cover", "Which bill")
+    shares = await press_and_edit(jane, choose, "JD Mall")
+    routes = await press_and_edit(jane, shares, "100%")
+    ready = await press_and_edit(jane, routes, "Share a card")
+    assert ready.buttons[0]["switch_inline_query"] == "1"
+    answer = await jane.inline("1")
+    assert answer.params["is_personal"] is True
+    (card,) = answer.params["results"]
+    assert "邀请你在代还平台代还" in card["input_message_content"]["message_text"]
+    assert "asks you to cover 100% of 3 instalments" in card["input_message_content"][
+        "message_text"]
+    url = card["reply_markup"]["inline_keyboard"][0][0]["url"]
+    stranger = bot.person(3009, "Eve", "en")
+    assert (await stranger.inline("1")).params["results"] == []  # cards are personal
+    li = bot.person(3002, "Li", "en")
+    await verify(bot, li, number=FRIEND_ID, name="Li Si")
+    await friend_signs(bot, li, LINK.search(url).group(1))
+    assert q(bot.db_path, "SELECT route, status FROM cover_requests") == [("card", "signed")]
+
+
+async def test_decline_cancel_revoke_and_expiry(bot, clock):
+    jane = await borrower_with_bill(bot)
+    li = bot.person(3002, "Li", "en")
+    _, first = await ask_by_link(jane, "50%")
+    await li.open_link(first)
+    review = await li.reply()
+    await jane.reply()  # opened
+    declined = await press_and_edit(li, review, "Decline")
+    assert "You declined" in declined.text
+    assert "Li declined your request #1" in (await jane.reply()).text
+
+    ready, second = await ask_by_link(jane, "50%")
+    await press_and_edit(jane, ready, "Cancel request #2")
+    await li.open_link(second)
+    assert "no longer open" in (await li.reply()).text
+
+    _, third = await ask_by_link(jane, "50%")
+    await li.open_link(third)
+    review = await li.reply()
+    await jane.reply()
+    await press_and_edit(li, review, "Accept")
+    notice = await jane.reply()
+    assert "Request #3 revoked" in (await press_and_edit(jane, notice, "Revoke")).text
+    assert "revoked request #3" in (await li.reply()).text
+    await li.press(review, "Accept")
+    assert "no longer open" in (await li.next("answer")).text
+
+    _, fourth = await ask_by_link(jane, "50%")
+    clock.advance(timedelta(hours=48))
+    job = bot.app.job_queue.get_jobs_by_name("expire-cover-requests")[0]
+    await job.run(bot.app)
+    assert "Request #4 expired" in (await jane.reply()).text
+    await li.open_link(fourth)
+    assert "no longer open" in (await li.reply()).text
+    assert q(bot.db_path, "SELECT status FROM cover_requests ORDER BY id") == [
+        ("declined",), ("cancelled",), ("revoked",), ("expired",)]
+
+
+async def test_who_may_not_accept(bot):
+    jane = await borrower_with_bill(bot)
+    _, payload = await ask_by_link(jane)
+    # The borrower opening their own link.
+    await jane.open_link(payload)
+    assert "your own request" in (await jane.reply()).text
+    # An addressed request pressed by a stranger with forged callback data.
+    li, eve = bot.person(3002, "Li", "en"), bot.person(3003, "Eve", "en")
+    await li.open_link(payload)
+    review = await li.reply()
+    await press_and_edit(li, review, "Accept")
+    await eve.press(review, data="fr:a:1")
+    assert "someone else" in (await eve.next("answer")).text
+    await eve.press(review, data="fr:i:5k:1")
+    assert "someone else" in (await eve.next("answer")).text
+    for forged in ("fr:s:1:10000:000000000000", "fr:a:99999", "fr:x:1", "fr:s:1:99999:abc"):
+        await li.press(review, data=forged)
+        assert (await li.next("answer")).text  # answered, politely
+    await bot.drained()
+    assert q(bot.db_path, "SELECT COUNT(*) FROM agreements") == [(0,)]
+    assert q(bot.db_path, "SELECT friend_id, status FROM cover_requests") == [(3002, "accepted")]
+    # A garbage deep link.
+    await eve.open_link("c_" + "A" * 32)
+    assert "not valid" in (await eve.reply()).text
+
+
+async def test_same_identity_cannot_cover(bot):
+    jane = await borrower_with_bill(bot)
+    _, payload = await ask_by_link(jane)
+    twin = bot.person(3004, "Jane2", "en")
+    await twin.open_link(payload)
+    review = await twin.reply()
+    accepted = await press_and_edit(twin, review, "Accept")
+    await press(twin, accepted, "Verify now")
+    await twin.reply()
+    await twin.share_contact("+8613800138000", owner_id=twin.id)
+    await twin.reply()
+    await twin.send("Jane Smith")
+    await twin.reply()
+    await twin.send(BORROWER_ID)
+    assert "already verified on another Telegram account" in (await twin.reply()).text
+    await twin.press(accepted, data="fr:i:20k:1")
+    assert "verify your identity first" in (await twin.next("answer")).text
+    await bot.drained()
+    assert q(bot.db_path, "SELECT COUNT(*) FROM agreements") == [(0,)]
+
+
+async def test_over_capacity_friend_is_declined_with_reasons(bot):
+    jane = await borrower_with_bill(bot, amount="1800", plan="1 ×")  # ¥1,818.00 at once
+    _, payload = await ask_by_link(jane)
+    li = bot.person(3002, "Li", "en")
+    await verify(bot, li, number=FRIEND_ID, name="Li Si")
+    await li.open_link(payload)
+    review = await li.reply()
+    incomes = await press_and_edit(li, review, "Accept")
+    refused = await press_and_edit(li, incomes, "Under ¥3,000")
+    assert "You can cover at most 40% of this request" in refused.text
+    assert "your monthly payments would reach ¥1,818.00, above ¥750.00" in refused.text
+    await press(li, refused, "Cover 40%")
+    agreement = await li.reply()
+    assert "covers 40% of each instalment" in agreement.text
+    await press(li, agreement, "Sign")
+    await li.next("edit")
+    await li.reply()
+    assert q(bot.db_path, "SELECT share_bp FROM agreements") == [(4000,)]
+
+
+async def test_friend_over_every_limit_is_declined_and_borrower_told(tmp_path, clock):
+    async with BotHarness(tmp_path, clock=clock, friend_exposure_cap=10) as bot:
+        jane = await borrower_with_bill(bot)
+        _, payload = await ask_by_link(jane)
+        bo = bot.person(3005, "Bo", "en")
+        await verify(bot, bo, number=FRIEND_ID, name="Bo Wu")
+        await bo.open_link(payload)
+        review = await bo.reply()
+        incomes = await press_and_edit(bo, review, "Accept")
+        declined = await press_and_edit(bo, incomes, "¥20,000 or more")
+        assert "you cannot take this on now, because you would cover" in declined.text
+        assert "above the ¥10.00 limit" in declined.text
+        await jane.reply(), await jane.reply()  # opened, accepted
+        assert "did not pass the affordability review" in (await jane.reply()).text
+        assert q(bot.db_path, "SELECT status FROM cover_requests") == [("declined",)]
+
+
+async def test_split_between_two_friends_and_termination(bot):
+    jane = await borrower_with_bill(bot)
+    li, bo = bot.person(3002, "Li", "en"), bot.person(3005, "Bo", "en")
+    await verify(bot, li, number=FRIEND_ID, name="Li Si")
+    await verify(bot, bo, number=resident_id(date(1980, 1, 1), sequence="789"), name="Bo Wu")
+    _, a = await ask_by_link(jane, "50%")
+    await friend_signs(bot, li, a)
+    await catch_up(bot, jane)
+    _, b = await ask_by_link(jane, "50%")
+    await friend_signs(bot, bo, b)
+    await catch_up(bot, jane)
+    choose = await say_and_expect(jane, "/cover", "Which bill")
+    shares = await press_and_edit(jane, choose, "JD Mall")
+    routes = await press_and_edit(jane, shares, "20%")
+    await jane.press(routes, "Get a link")
+    await jane.next("answer")
+    assert "already asked for or covering" in (await jane.reply()).text
+    assert q(bot.db_path, "SELECT instalment_id, SUM(amount) FROM agreement_instalments"
+                          " GROUP BY instalment_id") == [(1, 10000), (2, 10000), (3, 10000)]
+    await catch_up(bot, jane)
+    # Li ends early with enough notice: every future instalment goes back to Jane.
+    choices = await say_and_expect(li, "/terminate", "Which agreement")
+    confirm = await press_and_edit(li, choices, "End #1")
+    done = await press_and_edit(li, confirm, "Yes, end #1")
+    assert "Agreement #1 ended: 3 instalments are back with the borrower" in done.text
+    assert "Li (L* S*) ended agreement #1" in (await jane.reply()).text
