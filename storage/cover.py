@@ -193,6 +193,17 @@ class SqliteCover:
         return [CoveredInstalment(r[0], r[1], date.fromisoformat(r[2]), Money(r[3]), r[4])
                 for r in rows]
 
+    async def covering_bill(self, bill_id: int) -> dict[int, list[tuple[int, Money]]]:
+        """Per instalment of a bill, who covers what now: {instalment: [(friend, part)]}."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT ai.instalment_id, a.friend_id, ai.amount FROM agreement_instalments ai"
+            " JOIN agreements a ON a.id = ai.agreement_id"
+            " WHERE a.bill_id = ? AND ai.status = 'covered' ORDER BY a.id", (bill_id,))
+        covering: dict[int, list[tuple[int, Money]]] = {}
+        for instalment_id, friend_id, amount in rows:
+            covering.setdefault(instalment_id, []).append((friend_id, Money(amount)))
+        return covering
+
     async def return_instalments(self, agreement_id: int, instalment_ids: list[int]) -> None:
         await self._conn.executemany(
             "UPDATE agreement_instalments SET status = 'returned'"

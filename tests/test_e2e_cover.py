@@ -336,9 +336,36 @@ async def test_split_between_two_friends_and_termination(bot):
     assert q(bot.db_path, "SELECT instalment_id, SUM(amount) FROM agreement_instalments"
                           " GROUP BY instalment_id") == [(1, 10000), (2, 10000), (3, 10000)]
     await catch_up(bot, jane)
+    bills = await say_and_expect(jane, "/bills", "Open bills")
+    assert ("1/3 due 29 Dec 2026  ¥100.00  covered by Li (L* S*): ¥50.00; "
+            "covered by Bo (B* W*): ¥50.00") in bills.text
+    assert "you pay" not in bills.text
     # Li ends early with enough notice: every future instalment goes back to Jane.
     choices = await say_and_expect(li, "/terminate", "Which agreement")
     confirm = await press_and_edit(li, choices, "End #1")
     done = await press_and_edit(li, confirm, "Yes, end #1")
     assert "Agreement #1 ended: 3 instalments are back with the borrower" in done.text
     assert "Li (L* S*) ended agreement #1" in (await jane.reply()).text
+
+
+async def test_two_devices_pressing_sign_at_once_make_one_agreement(bot):
+    jane = await borrower_with_bill(bot)
+    _, payload = await ask_by_link(jane)
+    li = bot.person(3002, "Li", "en")
+    await verify(bot, li, number=FRIEND_ID, name="Li Si")
+    await li.open_link(payload)
+    review = await li.reply()
+    incomes = await press_and_edit(li, review, "Accept")
+    await press(li, incomes, "¥5,000–10,000")
+    await li.reply()
+    agreement = await li.reply()
+    sign = agreement.buttons[0]["callback_data"]
+    await li.press(agreement, data=sign)  # two presses queued before either is handled
+    await li.press(agreement, data=sign)
+    await bot.drained()
+    answers = [o for o in li.unread() if o.kind == "answer"]
+    assert len(answers) == 2
+    signed = [o for o in li.unread() if o.kind == "message" and "Signed" in (o.text or "")]
+    assert len(signed) == 1
+    assert q(bot.db_path, "SELECT COUNT(*) FROM agreements") == [(1,)]
+    assert q(bot.db_path, "SELECT COUNT(*) FROM events WHERE kind = 'agreement.signed'") == [(1,)]

@@ -10,20 +10,27 @@ from bot import callbacks, keyboards
 from bot.context import Speaker, services, speaker
 from bot.editing import edit
 from bot.formatting import day
+from bot.notify import display_name
 from core.bills import Bill, Instalment, InstalmentStatus
+from core.money import Money
 from core.services.wallet import RepayRefusal, RepayRefused, repay_from_wallet, wallet_view
 
 BILLS_PER_PAGE = 3
 
 
-def _status(instalment: Instalment, today, say: Speaker) -> str:
+def _status(instalment: Instalment, today, say: Speaker, covers: list[tuple[str, Money]]) -> str:
     if instalment.status is InstalmentStatus.PAID:
         paid = instalment.paid_at.date() if instalment.paid_at else today
         return say("status.paid", date=day(paid, say.language))
-    return say("status.overdue" if instalment.is_overdue(today) else "status.unpaid")
+    own = say("status.overdue" if instalment.is_overdue(today) else "status.unpaid")
+    friends = [say("status.covered", name=name, part=part) for name, part in covers]
+    if friends and sum(p.fen for _, p in covers) >= instalment.amount.fen:
+        return "; ".join(friends)  # nothing of it is the borrower's to pay
+    return "; ".join([own, *friends])
 
 
-def render_page(bills: list[Bill], page: int, today, say: Speaker):
+def render_page(bills: list[Bill], page: int, today, say: Speaker,
+                covering: dict[int, list[tuple[str, Money]]] | None = None):
     pages = max(1, -(-len(bills) // BILLS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     shown = bills[page * BILLS_PER_PAGE:(page + 1) * BILLS_PER_PAGE]
@@ -35,23 +42,31 @@ def render_page(bills: list[Bill], page: int, today, say: Speaker):
         for i in bill.instalments:
             lines.append(say("bills.instalment", seq=i.seq, count=bill.plan,
                              due=day(i.due_date, say.language), amount=i.amount,
-                             status=_status(i, today, say)))
+                             status=_status(i, today, say, (covering or {}).get(i.id, []))))
         payable += [(i, bill.merchant) for i in bill.unpaid]
     return "\n".join(lines), keyboards.bills_page(payable, page, pages, say)
 
 
-async def _open_bills(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> list[Bill]:
-    async with services(context).uow() as tx:
-        return await tx.bills.open_bills(user_id)
+async def _open_bills(context: ContextTypes.DEFAULT_TYPE, user_id: int
+                      ) -> tuple[list[Bill], dict[int, list[tuple[str, Money]]]]:
+    """Open bills, and who covers which instalment (by the friend's display name)."""
+    found = services(context)
+    async with found.uow() as tx:
+        bills = await tx.bills.open_bills(user_id)
+        covering = {}
+        for bill in bills:
+            covering.update(await tx.cover.covering_bill(bill.id))
+    names = {f: await display_name(found, f) for parts in covering.values() for f, _ in parts}
+    return bills, {i: [(names[f], part) for f, part in parts] for i, parts in covering.items()}
 
 
 async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     say = await speaker(update, context)
-    bills = await _open_bills(context, update.effective_user.id)
+    bills, covering = await _open_bills(context, update.effective_user.id)
     if not bills:
         await update.effective_message.reply_text(say("bills.none"))
         return
-    text, markup = render_page(bills, 0, services(context).today(), say)
+    text, markup = render_page(bills, 0, services(context).today(), say, covering)
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 
@@ -65,11 +80,11 @@ async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _edit_to_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page: int,
                         say: Speaker) -> None:
-    bills = await _open_bills(context, update.effective_user.id)
+    bills, covering = await _open_bills(context, update.effective_user.id)
     if not bills:
         await edit(update.callback_query, say("bills.none"))
         return
-    text, markup = render_page(bills, page, services(context).today(), say)
+    text, markup = render_page(bills, page, services(context).today(), say, covering)
     await edit(update.callback_query, text, reply_markup=markup)
 
 
