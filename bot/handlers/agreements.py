@@ -152,5 +152,6 @@ async def expire_requests(context: ContextTypes.DEFAULT_TYPE) -> None:
     """A periodic job: requests past their time end as expired; the borrower is told."""
     found = services(context)
     for request in await cover.expire_due(found.uow, now=found.clock.now()):
-        await tell(context.bot, found, request.borrower_id, "notify.expired", id=request.id)
+        for party in {request.borrower_id, request.friend_id} - {None}:
+            await tell(context.bot, found, party, "notify.expired", id=request.id)
 

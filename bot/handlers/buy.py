@@ -23,6 +23,7 @@ from bot import callbacks, keyboards
 from bot.context import Speaker, services, speaker
 from bot.editing import edit
 from bot.formatting import day
+from bot.handlers.fallback import cancel_conversation
 from core.bills import PurchaseError, Quote, make_quote, parse_merchant
 from core.credit import Tier
 from core.money import Money, MoneyError, parse_amount
@@ -82,7 +83,7 @@ async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return AMOUNT
     draft = context.user_data.get(DRAFT)
     if not draft or "merchant" not in draft:
-        return await _lost(update, context)
+        return await cancel_conversation(DRAFT)(update, context)
     found = services(context)
     try:
         quotes = [make_quote(draft["merchant"], principal, plan, found.today(), found.fees)
@@ -171,11 +172,6 @@ def schedule_text(quote: Quote, say: Speaker) -> str:
                total=quote.total, count=quote.plan, lines=lines)
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    context.user_data.pop(DRAFT, None)
-    await update.effective_message.reply_text((await speaker(update, context))("common.cancelled"))
-    return ConversationHandler.END
-
 
 async def _cancel_by_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     context.user_data.pop(DRAFT, None)
@@ -183,11 +179,6 @@ async def _cancel_by_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await edit(update.callback_query, (await speaker(update, context))("common.cancelled"))
     return ConversationHandler.END
 
-
-async def _lost(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    context.user_data.pop(DRAFT, None)
-    await update.effective_message.reply_text((await speaker(update, context))("common.cancelled"))
-    return ConversationHandler.END
 
 
 async def _available(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Money:
@@ -207,7 +198,7 @@ def conversation() -> ConversationHandler:
             PLAN: [CallbackQueryHandler(plan, pattern=callbacks.BUY_PATTERN)],
             CONFIRM: [CallbackQueryHandler(confirm, pattern=callbacks.BUY_PATTERN)],
         },
-        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE)],
+        fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="buy",
         conversation_timeout=15 * 60,
         allow_reentry=True,

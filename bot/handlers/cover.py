@@ -20,6 +20,7 @@ from bot import callbacks, keyboards
 from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit
 from bot.formatting import moment
+from bot.handlers.fallback import cancel_conversation
 from bot.notify import display_name, tell
 from core.bills import Bill, InstalmentStatus
 from core.cover import CoverRequest, Route
@@ -214,12 +215,6 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
     return created.request
 
 
-async def cancel_flow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    context.user_data.pop(DRAFT, None)
-    await update.effective_message.reply_text((await speaker(update, context))("common.cancelled"),
-                                              reply_markup=ReplyKeyboardRemove())
-    return ConversationHandler.END
-
 
 async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Cancel (nobody accepted yet) or revoke (accepted, not signed) a request."""
@@ -256,7 +251,7 @@ def conversation() -> ConversationHandler:
             CONTACT: [MessageHandler(filters.StatusUpdate.USERS_SHARED & PRIVATE,
                                      contact_picked)],
         },
-        fallbacks=[CommandHandler("cancel", cancel_flow, filters=PRIVATE)],
+        fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="cover",
         conversation_timeout=15 * 60,
         allow_reentry=True,

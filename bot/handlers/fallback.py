@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import ContextTypes
+from collections.abc import Awaitable, Callable
+
+from telegram import ReplyKeyboardRemove, Update
+from telegram.ext import ContextTypes, ConversationHandler
 
 from bot.context import text_for
 
@@ -35,3 +37,16 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def nothing_to_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text(
         await text_for(update, context, "common.nothing_to_cancel"))
+
+
+def cancel_conversation(draft: str) -> Callable[[Update, ContextTypes.DEFAULT_TYPE],
+                                                Awaitable[int]]:
+    """/cancel inside a flow: drop its draft, take away any reply keyboard, end it."""
+    async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        context.user_data.pop(draft, None)
+        await update.effective_message.reply_text(
+            await text_for(update, context, "common.cancelled"),
+            reply_markup=ReplyKeyboardRemove())
+        return ConversationHandler.END
+
+    return cancel

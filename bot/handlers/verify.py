@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot import callbacks
 from bot.context import services, speaker
 from bot.handlers import friend
+from bot.handlers.fallback import cancel_conversation
 from core.identity import IdentityError, normalize_phone, parse_legal_name, parse_resident_id
 from core.services.verification import VerificationRefusal, VerificationRefused, verify
 
@@ -131,12 +132,6 @@ async def id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    context.user_data.pop(DRAFT, None)
-    await update.effective_message.reply_text((await speaker(update, context))("common.cancelled"),
-                                              reply_markup=ReplyKeyboardRemove())
-    return ConversationHandler.END
-
 
 def conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND & PRIVATE
@@ -149,7 +144,7 @@ def conversation() -> ConversationHandler:
             NAME: [MessageHandler(text, name)],
             ID_NUMBER: [MessageHandler(text, id_number)],
         },
-        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE)],
+        fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="verify",
         conversation_timeout=15 * 60,
         allow_reentry=True,
