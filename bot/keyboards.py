@@ -53,11 +53,11 @@ def confirm_purchase(nonce: str, say: Speaker) -> InlineKeyboardMarkup:
 def bills_page(payable: list[tuple[Instalment, str]], page: int, pages: int,
                say: Speaker) -> InlineKeyboardMarkup | None:
     rows = [[InlineKeyboardButton(
-        say("bills.pay_button", seq=i.seq, count=i.of, merchant=merchant[:12], amount=i.amount),
+        say("bills.pay_button", seq=i.seq, count=i.of, merchant=merchant[:12], amount=i.own_due),
         callback_data=callbacks.pay_ask(i.id, page)),
         InlineKeyboardButton(say("bills.ask_button", merchant=merchant[:12]),
                              callback_data=callbacks.cover_instalment(i.id))]
-        for i, merchant in payable]
+        for i, merchant in payable if i.own_due]  # nothing to pay when friends cover it all
     nav = []
     if page > 0:
         nav.append(InlineKeyboardButton(say("bills.prev"),
@@ -72,7 +72,7 @@ def bills_page(payable: list[tuple[Instalment, str]], page: int, pages: int,
 
 def confirm_payment(instalment: Instalment, page: int, say: Speaker) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(say("pay.confirm_button", amount=instalment.amount),
+        [InlineKeyboardButton(say("pay.confirm_button", amount=instalment.own_due),
                               callback_data=callbacks.pay_confirm(instalment.id, page))],
         [InlineKeyboardButton(say("pay.back_button"), callback_data=callbacks.bills_page(page))],
     ])

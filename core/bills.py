@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from core.money import Money
+from core.money import ZERO, Money
 
 PLANS = (1, 3, 6, 12)
 INTEREST_FREE = frozenset({3, 6})
@@ -130,10 +130,21 @@ class Instalment:
     status: InstalmentStatus
     paid_at: datetime | None = None
     paid_by: int | None = None
+    paid: Money = ZERO  # paid so far, by anyone
+    covered: Money = ZERO  # friends' parts still to be debited
 
     @property
     def amount(self) -> Money:
         return self.principal + self.fee
+
+    @property
+    def outstanding(self) -> Money:
+        return self.amount - self.paid
+
+    @property
+    def own_due(self) -> Money:
+        """What the borrower still pays themselves: not paid, not covered by a friend."""
+        return Money(max(0, (self.amount - self.paid - self.covered).fen))
 
     def is_overdue(self, today: date) -> bool:
         return self.status is InstalmentStatus.UNPAID and self.due_date < today

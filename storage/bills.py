@@ -14,7 +14,10 @@ from core.money import Money
 
 _INSTALMENT = (
     "SELECT i.id, i.bill_id, b.borrower_id, i.seq, b.plan, i.due_date, i.principal, i.fee,"
-    " i.status, i.paid_at, i.paid_by FROM instalments i JOIN bills b ON b.id = i.bill_id"
+    " i.status, i.paid_at, i.paid_by, i.paid_amount,"
+    " (SELECT COALESCE(SUM(ai.amount), 0) FROM agreement_instalments ai"
+    "  WHERE ai.instalment_id = i.id AND ai.status = 'covered') AS covered"
+    " FROM instalments i JOIN bills b ON b.id = i.bill_id"
 )
 _BILL = ("SELECT id, borrower_id, merchant, principal, fee, plan, purchased_on, source"
          " FROM bills")
@@ -27,7 +30,7 @@ def _instalment(row: aiosqlite.Row) -> Instalment:
         principal=Money(row["principal"]), fee=Money(row["fee"]),
         status=InstalmentStatus(row["status"]),
         paid_at=parse_utc_iso(row["paid_at"]) if row["paid_at"] else None,
-        paid_by=row["paid_by"])
+        paid_by=row["paid_by"], paid=Money(row["paid_amount"]), covered=Money(row["covered"]))
 
 
 class SqliteBills:
@@ -74,15 +77,28 @@ class SqliteBills:
                                                  (instalment_id,))
         return _instalment(rows[0]) if rows else None
 
-    async def mark_paid(self, instalment_id: int, paid_by: int, transfer_id: int,
-                        paid_on: date) -> bool:
-        """Unpaid → paid; False if it was not unpaid (someone paid it first)."""
-        cursor = await self._conn.execute(
-            "UPDATE instalments SET status = 'paid', paid_at = ?, paid_on = ?, paid_by = ?,"
-            " payment_transfer_id = ? WHERE id = ? AND status = 'unpaid'",
-            (utc_iso(self._clock.now()), paid_on.isoformat(), paid_by, transfer_id,
-             instalment_id))
-        return cursor.rowcount == 1
+    async def record_payment(self, instalment_id: int, payer_id: int, amount: Money,
+                             source: str, transfer_id: int, day: date) -> bool:
+        """Book a payment towards an instalment; True when it is now paid in full."""
+        await self._conn.execute(
+            "INSERT INTO instalment_payments (instalment_id, payer_id, amount, source,"
+            " transfer_id, business_date, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (instalment_id, payer_id, amount.fen, source, transfer_id, day.isoformat(),
+             utc_iso(self._clock.now())))
+        rows = await self._conn.execute_fetchall(
+            "UPDATE instalments SET paid_amount = paid_amount + ?,"
+            " status = CASE WHEN paid_amount + ? = principal + fee THEN 'paid' ELSE status END,"
+            " paid_at = CASE WHEN paid_amount + ? = principal + fee THEN ? ELSE paid_at END,"
+            " paid_on = CASE WHEN paid_amount + ? = principal + fee THEN ? ELSE paid_on END,"
+            " paid_by = CASE WHEN paid_amount + ? = principal + fee THEN ? ELSE paid_by END,"
+            " payment_transfer_id = CASE WHEN paid_amount + ? = principal + fee THEN ?"
+            "  ELSE payment_transfer_id END"
+            " WHERE id = ? AND status = 'unpaid' RETURNING status",
+            (amount.fen, amount.fen, amount.fen, utc_iso(self._clock.now()), amount.fen,
+             day.isoformat(), amount.fen, payer_id, amount.fen, transfer_id, instalment_id))
+        if not rows:
+            raise RuntimeError("payment towards an instalment that is not unpaid")
+        return rows[0][0] == "paid"
 
     async def outstanding_principal(self, borrower_id: int) -> Money:
         rows = await self._conn.execute_fetchall(

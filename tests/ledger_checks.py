@@ -36,3 +36,24 @@ def assert_ledger_invariants(path) -> None:
         assert dupes == []
     finally:
         conn.close()
+
+
+def assert_receivables_match(path) -> None:
+    """Invariant 5: what each borrower owes equals what is left of their unpaid instalments,
+    and no instalment was paid more than its amount."""
+    conn = sqlite3.connect(path)
+    try:
+        owed = {code: -balance for code, balance in conn.execute(
+            "SELECT code, balance FROM accounts WHERE kind = 'receivable'") if balance}
+        left = {f"receivable:{b}": total for b, total in conn.execute(
+            "SELECT b.borrower_id, SUM(i.principal + i.fee - i.paid_amount) FROM instalments i"
+            " JOIN bills b ON b.id = i.bill_id WHERE i.status = 'unpaid'"
+            " GROUP BY b.borrower_id") if total}
+        assert owed == left, (owed, left)
+        over = conn.execute(
+            "SELECT i.id FROM instalments i WHERE i.paid_amount != (SELECT COALESCE(SUM(amount),"
+            " 0) FROM instalment_payments p WHERE p.instalment_id = i.id)"
+            " OR (i.status = 'paid') != (i.paid_amount = i.principal + i.fee)").fetchall()
+        assert over == [], f"instalments whose payments do not add up: {over}"
+    finally:
+        conn.close()

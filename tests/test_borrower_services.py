@@ -15,7 +15,7 @@ from core.services.verification import VerificationRefusal, VerificationRefused,
 from core.services.wallet import RepayRefusal, RepayRefused, repay_from_wallet, top_up
 from tests.dbcheck import q
 from tests.idnumbers import resident_id
-from tests.ledger_checks import assert_ledger_invariants
+from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
 
 TODAY = date(2026, 11, 29)
 HASHER = IdentityHasher(b"k" * 32)
@@ -32,13 +32,7 @@ async def verified(uow, user_id, born=date(1990, 5, 17), sequence="123"):
 
 
 def assert_receivable_matches_instalments(db):
-    """Invariant 5: what each borrower owes equals their unpaid instalments."""
-    owed = dict(q(db.path, "SELECT CAST(substr(code, 12) AS INTEGER), -balance FROM accounts"
-                         " WHERE kind = 'receivable'"))
-    unpaid = dict(q(db.path, "SELECT b.borrower_id, SUM(i.principal + i.fee) FROM instalments i"
-                           " JOIN bills b ON b.id = i.bill_id WHERE i.status = 'unpaid'"
-                           " GROUP BY b.borrower_id"))
-    assert {k: v for k, v in owed.items() if v} == unpaid
+    assert_receivables_match(db.path)
 
 
 async def test_identity_stored_as_hash_and_mask_only(db, uow):

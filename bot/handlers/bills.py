@@ -101,7 +101,7 @@ async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if instalment is None or bill is None or instalment.borrower_id != user_id:
         await query.answer(say("callback.invalid"), show_alert=True)
         return
-    if instalment.status is InstalmentStatus.PAID:
+    if instalment.status is InstalmentStatus.PAID or not instalment.own_due:
         await query.answer(say("pay.already"), show_alert=True)
         await _edit_to_page(update, context, press.page, say)
         return
@@ -109,7 +109,7 @@ async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         balance = (await wallet_view(found.uow, user_id, limit=0)).balance
         await query.answer()
         text = say("pay.confirm", seq=instalment.seq, count=instalment.of,
-                   merchant=bill.merchant, amount=instalment.amount,
+                   merchant=bill.merchant, amount=instalment.own_due,
                    due=day(instalment.due_date, say.language), balance=balance)
         await edit(query, text, keyboards.confirm_payment(instalment, press.page, say))
         return
@@ -129,6 +129,7 @@ async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     balance = (await wallet_view(found.uow, user_id, limit=0)).balance
     await query.answer()
+    paid = result.instalment.paid - instalment.paid
     text = say("pay.done", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
-               amount=instalment.amount, balance=balance)
+               amount=paid, balance=balance)
     await edit(query, text, keyboards.back_to_bills(press.page, say))

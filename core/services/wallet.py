@@ -70,27 +70,34 @@ class Repayment:
 
 async def repay_from_wallet(uow: UnitOfWorkFactory, *, user_id: int, instalment_id: int,
                             today: date) -> Repayment:
-    """The borrower pays one instalment from their wallet; at most once, whatever the taps."""
+    """The borrower pays their own part of one instalment (what no friend covers) from their
+    wallet; once, whatever the taps: a second tap finds nothing left to pay."""
     async with uow() as tx:
         instalment = await tx.bills.instalment(instalment_id)
         if instalment is None or instalment.borrower_id != user_id:
             raise RepayRefused(RepayRefusal.NOT_FOUND)
-        if instalment.status is InstalmentStatus.PAID:
+        due = instalment.own_due
+        if instalment.status is InstalmentStatus.PAID or not due:
             return Repayment(instalment, already_paid=True)
         wallet = await wallet_of(tx.ledger, user_id)
         receivable = await receivable_of(tx.ledger, user_id)
         try:
+            # The key names the instalment and how much of it was paid before: unique per
+            # payment, and the same for a repeated tap on the same state.
             posted = await tx.ledger.post(Transfer.between(
-                f"repay:instalment:{instalment.id}", "repayment", wallet.id, receivable.id,
-                instalment.amount, memo=f"instalment {instalment.id}"))
+                f"repay:instalment:{instalment.id}:{instalment.paid.fen}", "repayment",
+                wallet.id, receivable.id, due, memo=f"instalment {instalment.id}"))
         except InsufficientFunds:
-            raise RepayRefused(RepayRefusal.INSUFFICIENT_FUNDS, wallet.balance,
-                               instalment.amount) from None
-        if not await tx.bills.mark_paid(instalment.id, user_id, posted.id, today):
-            raise RuntimeError("instalment changed under a write lock")
-        await tx.events.append(Event(user_actor(user_id), f"instalment:{instalment.id}",
-                                     "instalment.paid", {"by": user_id, "source": "wallet",
-                                                         "transfer": posted.id}))
+            raise RepayRefused(RepayRefusal.INSUFFICIENT_FUNDS, wallet.balance, due) from None
+        complete = await tx.bills.record_payment(instalment.id, user_id, due, "wallet",
+                                                 posted.id, today)
+        events = [Event(user_actor(user_id), f"instalment:{instalment.id}", "instalment.payment",
+                        {"by": user_id, "source": "wallet", "amount": due.fen,
+                         "transfer": posted.id})]
+        if complete:
+            events.append(Event(user_actor(user_id), f"instalment:{instalment.id}",
+                                "instalment.paid", {"last_payment": posted.id}))
+        await tx.events.append_many(events)
         paid = await tx.bills.instalment(instalment.id)
         await tx.commit()
     assert paid is not None

@@ -1,0 +1,71 @@
+"""The outbox on SQLite: planned once by key, drained by the sender."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import aiosqlite
+
+from core.clock import Clock, utc_iso
+from core.outbox import Notice, OutboxMessage
+
+
+class SqliteOutbox:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    async def plan(self, notices: list[tuple[Notice, datetime]]) -> int:
+        """Add notices not planned before; returns how many were new."""
+        if not notices:
+            return 0
+        now = utc_iso(self._clock.now())
+        before = self._conn.total_changes
+        await self._conn.executemany(
+            "INSERT INTO outbox (key, recipient_id, kind, params, urgent, not_before,"
+            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO NOTHING",
+            [(n.key, n.recipient_id, n.kind,
+              json.dumps(n.params, ensure_ascii=False, sort_keys=True), int(n.urgent),
+              utc_iso(at), utc_iso(at), now) for n, at in notices])
+        return self._conn.total_changes - before
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT id, key, recipient_id, kind, params, urgent, attempts FROM outbox"
+            " WHERE status = 'pending' AND next_attempt_at <= ? AND not_before <= ?"
+            " ORDER BY urgent DESC, id LIMIT ?", (utc_iso(now), utc_iso(now), limit))
+        return [OutboxMessage(r[0], r[1], r[2], r[3], json.loads(r[4]), bool(r[5]), r[6])
+                for r in rows]
+
+    async def mark_sent(self, message_id: int, telegram_message_id: int | None) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET status = 'sent', message_id = ?, sent_at = ?,"
+            " attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+            (telegram_message_id, utc_iso(self._clock.now()), message_id))
+
+    async def retry_at(self, message_id: int, at: datetime, error: str, counts: bool) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET next_attempt_at = ?, last_error = ?,"
+            " attempts = attempts + ? WHERE id = ? AND status = 'pending'",
+            (utc_iso(at), error[:200], int(counts), message_id))
+
+    async def give_up(self, message_id: int, status: str, error: str) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET status = ?, last_error = ?, attempts = attempts + 1"
+            " WHERE id = ? AND status = 'pending'", (status, error[:200], message_id))
+
+    async def mark_blocked(self, user_id: int) -> None:
+        now = utc_iso(self._clock.now())
+        await self._conn.execute(
+            "UPDATE users SET blocked_at = ? WHERE id = ? AND blocked_at IS NULL", (now, user_id))
+        # Everything else waiting for them would fail the same way.
+        await self._conn.execute(
+            "UPDATE outbox SET status = 'blocked', last_error = 'recipient blocked the bot'"
+            " WHERE recipient_id = ? AND status = 'pending'", (user_id,))
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        return {status: count for status, count in rows}

@@ -1,0 +1,166 @@
+"""What daily servicing reads and writes on SQLite. Every query pages by key, so memory does
+not grow with the book."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import aiosqlite
+
+from core.clock import Clock, utc_iso
+from core.money import Money
+
+RUN_COUNTERS = ("debited", "failed", "retried", "defaulted", "overdue_marked", "completed",
+                "reminders_planned")
+
+
+@dataclass(frozen=True, slots=True)
+class DebitDue:
+    agreement_id: int
+    instalment_id: int
+    amount: Money  # the friend's part
+    attempts: int
+    friend_id: int
+    borrower_id: int
+    due_date: date
+    merchant: str
+    seq: int
+    of: int
+
+
+@dataclass(frozen=True, slots=True)
+class DueInstalment:
+    instalment_id: int
+    borrower_id: int
+    due_date: date
+    amount: Money
+    paid: Money
+    merchant: str
+    seq: int
+    of: int
+    parts: tuple[tuple[int, Money], ...]  # (friend, part) still covered
+
+
+@dataclass(frozen=True, slots=True)
+class ServicingRun:
+    business_date: date
+    started_at: str
+    finished_at: str | None
+    counts: dict[str, int]
+
+
+class SqliteServicing:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    # -- runs ------------------------------------------------------------------------------
+    async def start_run(self, day: date) -> None:
+        await self._conn.execute(
+            "INSERT INTO servicing_runs (business_date, started_at) VALUES (?, ?)"
+            " ON CONFLICT (business_date) DO NOTHING",
+            (day.isoformat(), utc_iso(self._clock.now())))
+
+    async def add_counts(self, day: date, **counts: int) -> None:
+        counts = {k: v for k, v in counts.items() if v}
+        if not counts:
+            return
+        assert set(counts) <= set(RUN_COUNTERS)
+        sets = ", ".join(f"{k} = {k} + ?" for k in counts)
+        await self._conn.execute(f"UPDATE servicing_runs SET {sets} WHERE business_date = ?",
+                                 (*counts.values(), day.isoformat()))
+
+    async def finish_run(self, day: date) -> None:
+        await self._conn.execute(
+            "UPDATE servicing_runs SET finished_at = ? WHERE business_date = ?"
+            " AND finished_at IS NULL", (utc_iso(self._clock.now()), day.isoformat()))
+
+    async def runs(self, limit: int = 10) -> list[ServicingRun]:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT business_date, started_at, finished_at, {', '.join(RUN_COUNTERS)}"
+            " FROM servicing_runs ORDER BY business_date DESC LIMIT ?", (limit,))
+        return [ServicingRun(date.fromisoformat(r[0]), r[1], r[2],
+                             dict(zip(RUN_COUNTERS, r[3:], strict=True))) for r in rows]
+
+    async def last_finished(self) -> date | None:
+        rows = await self._conn.execute_fetchall(
+            "SELECT MAX(business_date) FROM servicing_runs WHERE finished_at IS NOT NULL")
+        return date.fromisoformat(rows[0][0]) if rows[0][0] else None
+
+    # -- debits ----------------------------------------------------------------------------
+    async def debits_due(self, day: date, limit: int) -> list[DebitDue]:
+        """Friends' parts due by ``day`` whose next attempt falls today, not tried today."""
+        d = day.isoformat()
+        rows = await self._conn.execute_fetchall(
+            "SELECT ai.agreement_id, ai.instalment_id, ai.amount, ai.attempts, a.friend_id,"
+            " a.borrower_id, i.due_date, b.merchant, i.seq, b.plan"
+            " FROM agreement_instalments ai JOIN agreements a ON a.id = ai.agreement_id"
+            " JOIN instalments i ON i.id = ai.instalment_id JOIN bills b ON b.id = i.bill_id"
+            " WHERE ai.status = 'covered' AND i.status = 'unpaid' AND i.due_date <= ?"
+            " AND (ai.next_attempt_on IS NULL OR ai.next_attempt_on <= ?)"
+            " AND (ai.last_attempt_on IS NULL OR ai.last_attempt_on < ?)"
+            " ORDER BY ai.instalment_id, ai.agreement_id LIMIT ?", (d, d, d, limit))
+        return [DebitDue(r[0], r[1], Money(r[2]), r[3], r[4], r[5], date.fromisoformat(r[6]),
+                         r[7], r[8], r[9]) for r in rows]
+
+    async def debit_succeeded(self, debit: DebitDue, day: date, transfer_id: int) -> None:
+        await self._conn.execute(
+            "UPDATE agreement_instalments SET status = 'paid', attempts = attempts + 1,"
+            " last_attempt_on = ?, next_attempt_on = NULL, paid_transfer_id = ?"
+            " WHERE agreement_id = ? AND instalment_id = ? AND status = 'covered'",
+            (day.isoformat(), transfer_id, debit.agreement_id, debit.instalment_id))
+
+    async def debit_failed(self, debit: DebitDue, day: date, next_on: date | None,
+                           defaulted: bool) -> None:
+        await self._conn.execute(
+            "UPDATE agreement_instalments SET attempts = attempts + 1, last_attempt_on = ?,"
+            " next_attempt_on = ?, status = CASE WHEN ? THEN 'defaulted' ELSE status END"
+            " WHERE agreement_id = ? AND instalment_id = ? AND status = 'covered'",
+            (day.isoformat(), next_on.isoformat() if next_on else None, int(defaulted),
+             debit.agreement_id, debit.instalment_id))
+
+    async def return_future_parts(self, agreement_id: int, after: date) -> list[int]:
+        rows = await self._conn.execute_fetchall(
+            "UPDATE agreement_instalments SET status = 'returned' WHERE agreement_id = ?"
+            " AND status = 'covered' AND instalment_id IN (SELECT id FROM instalments"
+            " WHERE due_date > ?) RETURNING instalment_id", (agreement_id, after.isoformat()))
+        return sorted(r[0] for r in rows)
+
+    # -- overdue, completion -----------------------------------------------------------------
+    async def mark_overdue(self, day: date, limit: int) -> list[tuple[int, int, str]]:
+        """Unpaid instalments past due and not yet marked: (instalment, borrower, due)."""
+        rows = await self._conn.execute_fetchall(
+            "UPDATE instalments SET overdue_since = date(due_date, '+1 day') WHERE id IN ("
+            " SELECT id FROM instalments WHERE status = 'unpaid' AND due_date < ?"
+            " AND overdue_since IS NULL ORDER BY id LIMIT ?)"
+            " RETURNING id, (SELECT borrower_id FROM bills WHERE bills.id = bill_id), due_date",
+            (day.isoformat(), limit))
+        return sorted((r[0], r[1], r[2]) for r in rows)
+
+    async def agreements_to_complete(self, limit: int) -> list[tuple[int, int, int]]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT a.id, a.borrower_id, a.friend_id FROM agreements a WHERE a.status = 'active'"
+            " AND NOT EXISTS (SELECT 1 FROM agreement_instalments ai"
+            " WHERE ai.agreement_id = a.id AND ai.status = 'covered') ORDER BY a.id LIMIT ?",
+            (limit,))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    # -- reminders -------------------------------------------------------------------------
+    async def unpaid_due_on(self, due: date, after_id: int, limit: int) -> list[DueInstalment]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT i.id, b.borrower_id, i.due_date, i.principal + i.fee, i.paid_amount,"
+            " b.merchant, i.seq, b.plan,"
+            " (SELECT group_concat(a.friend_id || ':' || ai.amount) FROM agreement_instalments ai"
+            "  JOIN agreements a ON a.id = ai.agreement_id WHERE ai.instalment_id = i.id"
+            "  AND ai.status = 'covered')"
+            " FROM instalments i JOIN bills b ON b.id = i.bill_id WHERE i.status = 'unpaid'"
+            " AND i.due_date = ? AND i.id > ? ORDER BY i.id LIMIT ?",
+            (due.isoformat(), after_id, limit))
+        found = []
+        for r in rows:
+            parts = tuple((int(f), Money(int(a))) for f, a in
+                          (p.split(":") for p in (r[8] or "").split(",") if p))
+            found.append(DueInstalment(r[0], r[1], date.fromisoformat(r[2]), Money(r[3]),
+                                       Money(r[4]), r[5], r[6], r[7], parts))
+        return found
