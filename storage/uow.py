@@ -12,6 +12,8 @@ from storage.db import Database, Transaction
 from storage.events import SqliteEventLog
 from storage.identities import SqliteIdentities
 from storage.ledger import SqliteLedger
+from storage.outbox import SqliteOutbox
+from storage.servicing import SqliteServicing
 from storage.users import SqliteUsers
 
 
@@ -24,6 +26,8 @@ class SqliteUnitOfWork:
     identities: SqliteIdentities
     bills: SqliteBills
     cover: SqliteCover
+    servicing: SqliteServicing
+    outbox: SqliteOutbox
     events: SqliteEventLog
 
     def __init__(self, db: Database, clock: Clock) -> None:
@@ -39,6 +43,8 @@ class SqliteUnitOfWork:
         self.identities = SqliteIdentities(conn, self._clock)
         self.bills = SqliteBills(conn, self._clock)
         self.cover = SqliteCover(conn, self._clock)
+        self.servicing = SqliteServicing(conn, self._clock)
+        self.outbox = SqliteOutbox(conn, self._clock)
         self.events = SqliteEventLog(conn, self._clock)
         return self
 

@@ -1,0 +1,253 @@
+"""Daily servicing for one business date (日终批处理), in this order, each step idempotent:
+
+1. debit every friend's part due by the date whose attempt falls today (attempt 0 on the
+   due date, then the retry days after it); a debit's ledger key names the agreement, the
+   instalment and the attempt, so nothing is ever debited twice;
+2. after the last failed retry, default liability: the part returns to the borrower as
+   overdue, the friend's record carries the default, the agreement is suspended and its
+   future parts return to the borrower;
+3. mark instalments overdue;
+4. complete agreements with nothing left to debit;
+5. plan the day's reminders and overdue notices into the outbox.
+
+Every step reads what is still to do from the database, a page at a time, and commits a page
+with its effects and counters in one transaction: a run killed anywhere and started again
+finishes in the state an uninterrupted run reaches, and a second run of the same date finds
+nothing to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from core.accounts import receivable_of, wallet_of
+from core.agreement import AgreementStatus
+from core.clock import Clock
+from core.events import SYSTEM, Event
+from core.ledger import InsufficientFunds, Transfer
+from core.money import Money
+from core.outbox import Notice, QuietHours
+from core.ports import UnitOfWork, UnitOfWorkFactory
+
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ServicingPolicy:
+    retry_days: tuple[int, ...] = (1, 3)
+    reminder_days: tuple[int, ...] = (3, 1, 0)
+    overdue_days: tuple[int, ...] = (1, 3, 7)
+    quiet: QuietHours = field(default_factory=QuietHours)
+    page: int = PAGE
+
+
+@dataclass
+class RunCounts:
+    debited: int = 0
+    failed: int = 0
+    retried: int = 0
+    defaulted: int = 0
+    overdue_marked: int = 0
+    completed: int = 0
+    reminders_planned: int = 0
+
+
+class _Planner:
+    """Notices collected in one page, planned with that page's transaction."""
+
+    def __init__(self, clock: Clock, tz: ZoneInfo, quiet: QuietHours) -> None:
+        self._clock, self._tz, self._quiet = clock, tz, quiet
+        self.notices: list[tuple[Notice, datetime]] = []
+
+    def add(self, notice: Notice) -> None:
+        now = self._clock.now()
+        self.notices.append((notice, now if notice.urgent else self._quiet.release(now, self._tz)))
+
+    async def flush(self, tx: UnitOfWork) -> int:
+        planned = await tx.outbox.plan(self.notices)
+        self.notices = []
+        return planned
+
+
+async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
+                        policy: ServicingPolicy, day: date) -> RunCounts:
+    counts = RunCounts()
+    async with uow() as tx:
+        await tx.servicing.start_run(day)
+        await tx.commit()
+    await _debits(uow, clock, tz, policy, day, counts)
+    await _overdue(uow, clock, tz, policy, day, counts)
+    await _complete(uow, clock, tz, policy, day, counts)
+    await _reminders(uow, clock, tz, policy, day, counts)
+    async with uow() as tx:
+        await tx.servicing.finish_run(day)
+        await tx.commit()
+    return counts
+
+
+async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: ServicingPolicy,
+                  day: date, counts: RunCounts) -> None:
+    planner = _Planner(clock, tz, policy.quiet)
+    while True:
+        page = RunCounts()
+        async with uow() as tx:
+            due = await tx.servicing.debits_due(day, policy.page)
+            if not due:
+                return
+            for debit in due:
+                await _debit(tx, policy, day, debit, page, planner)
+            await planner.flush(tx)
+            await tx.servicing.add_counts(day, debited=page.debited, failed=page.failed,
+                                          retried=page.retried, defaulted=page.defaulted)
+            await tx.commit()
+        for name in ("debited", "failed", "retried", "defaulted"):
+            setattr(counts, name, getattr(counts, name) + getattr(page, name))
+
+
+async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, counts: RunCounts,
+                 planner: _Planner) -> None:
+    wallet = await wallet_of(tx.ledger, debit.friend_id)
+    receivable = await receivable_of(tx.ledger, debit.borrower_id)
+    subject = f"instalment:{debit.instalment_id}"
+    facts = {"agreement": debit.agreement_id, "amount": debit.amount.fen,
+             "attempt": debit.attempts, "merchant": debit.merchant, "seq": debit.seq,
+             "of": debit.of, "due": debit.due_date.isoformat(), "instalment": debit.instalment_id}
+    try:
+        posted = await tx.ledger.post(Transfer.between(
+            f"debit:{debit.agreement_id}:{debit.instalment_id}:{debit.attempts}", "debit",
+            wallet.id, receivable.id, debit.amount, memo=f"instalment {debit.instalment_id}"))
+    except InsufficientFunds:
+        await _failed(tx, policy, day, debit, counts, planner, subject, facts)
+        return
+    await tx.servicing.debit_succeeded(debit, day, posted.id)
+    complete = await tx.bills.record_payment(debit.instalment_id, debit.friend_id, debit.amount,
+                                             "debit", posted.id, day)
+    events = [Event(SYSTEM, subject, "debit.succeeded", {**facts, "transfer": posted.id})]
+    if complete:
+        events.append(Event(SYSTEM, subject, "instalment.paid", {"last_payment": posted.id}))
+    await tx.events.append_many(events)
+    counts.debited += 1
+    counts.retried += debit.attempts > 0
+    for party in (debit.friend_id, debit.borrower_id):
+        planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:debit_ok",
+                           party, "debit_ok", facts))
+
+
+async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, counts: RunCounts,
+                  planner: _Planner, subject: str, facts: dict) -> None:
+    attempt = debit.attempts
+    counts.failed += 1
+    counts.retried += attempt > 0
+    if attempt < len(policy.retry_days):
+        next_on = debit.due_date + timedelta(days=policy.retry_days[attempt])
+        next_on = max(next_on, day + timedelta(days=1))
+        await tx.servicing.debit_failed(debit, day, next_on, defaulted=False)
+        await tx.events.append(Event(SYSTEM, subject, "debit.failed",
+                                     {**facts, "next_attempt": next_on.isoformat()}))
+        for party in (debit.friend_id, debit.borrower_id):
+            planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:"
+                               f"debit_failed:{attempt}", party, "debit_failed",
+                               {**facts, "next": next_on.isoformat()}, urgent=True))
+        return
+    # The last retry failed: default liability.
+    await tx.servicing.debit_failed(debit, day, None, defaulted=True)
+    returned = await tx.servicing.return_future_parts(debit.agreement_id, day)
+    await tx.cover.end_agreement(debit.agreement_id, AgreementStatus.DEFAULTED,
+                                 f"debit of instalment {debit.instalment_id} failed")
+    await tx.events.append_many(
+        [Event(SYSTEM, subject, "debit.defaulted", facts),
+         Event(SYSTEM, subject, "instalment.reverted", {"to": debit.borrower_id,
+                                                        "agreement": debit.agreement_id}),
+         Event(SYSTEM, f"agreement:{debit.agreement_id}", "agreement.defaulted",
+               {"instalment": debit.instalment_id, "returned": returned,
+                "friend": debit.friend_id})]
+        + [Event(SYSTEM, f"instalment:{i}", "instalment.returned",
+                 {"agreement": debit.agreement_id}) for i in returned])
+    counts.defaulted += 1
+    for party in (debit.friend_id, debit.borrower_id):
+        planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:default", party,
+                           "debit_default", {**facts, "returned": len(returned)}, urgent=True))
+
+
+async def _overdue(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: ServicingPolicy,
+                   day: date, counts: RunCounts) -> None:
+    while True:
+        async with uow() as tx:
+            marked = await tx.servicing.mark_overdue(day, policy.page)
+            if not marked:
+                return
+            await tx.events.append_many([
+                Event(SYSTEM, f"instalment:{i}", "instalment.overdue",
+                      {"borrower": borrower, "due": due}) for i, borrower, due in marked])
+            await tx.servicing.add_counts(day, overdue_marked=len(marked))
+            await tx.commit()
+        counts.overdue_marked += len(marked)
+
+
+async def _complete(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
+                    policy: ServicingPolicy, day: date, counts: RunCounts) -> None:
+    planner = _Planner(clock, tz, policy.quiet)
+    while True:
+        async with uow() as tx:
+            done = await tx.servicing.agreements_to_complete(policy.page)
+            if not done:
+                return
+            for agreement_id, borrower_id, friend_id in done:
+                await tx.cover.end_agreement(agreement_id, AgreementStatus.COMPLETED, "paid")
+                await tx.events.append(Event(SYSTEM, f"agreement:{agreement_id}",
+                                             "agreement.completed", {}))
+                for party in (borrower_id, friend_id):
+                    planner.add(Notice(f"{party}:agreement:{agreement_id}:completed", party,
+                                       "agreement_completed", {"agreement": agreement_id}))
+            await planner.flush(tx)
+            await tx.servicing.add_counts(day, completed=len(done))
+            await tx.commit()
+        counts.completed += len(done)
+
+
+async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
+                     policy: ServicingPolicy, day: date, counts: RunCounts) -> None:
+    """Before the due date to whoever pays (friends for their parts, the borrower for the
+    rest); after it, escalating overdue notices to the payers and the borrower."""
+    schedule = [(day + timedelta(days=d), "due", d) for d in policy.reminder_days]
+    schedule += [(day - timedelta(days=d), "overdue", d) for d in policy.overdue_days]
+    planner = _Planner(clock, tz, policy.quiet)
+    for due, kind, days in schedule:
+        after = 0
+        while True:
+            async with uow() as tx:
+                page = await tx.servicing.unpaid_due_on(due, after, policy.page)
+                if not page:
+                    break
+                for inst in page:
+                    facts = {"instalment": inst.instalment_id, "merchant": inst.merchant,
+                             "seq": inst.seq, "of": inst.of, "due": inst.due_date.isoformat(),
+                             "days": days}
+                    own = inst.amount - inst.paid - Money(sum(p.fen for _, p in inst.parts))
+                    for friend, part in inst.parts:
+                        planner.add(Notice(f"{friend}:{inst.instalment_id}:{kind}{days}:{day}",
+                                           friend, f"reminder_{kind}",
+                                           {**facts, "amount": part.fen, "role": "friend"}))
+                    if own.fen > 0 or kind == "overdue":
+                        amount = own if own.fen > 0 else inst.amount - inst.paid
+                        planner.add(Notice(
+                            f"{inst.borrower_id}:{inst.instalment_id}:{kind}{days}:{day}",
+                            inst.borrower_id, f"reminder_{kind}",
+                            {**facts, "amount": amount.fen, "role": "borrower"}))
+                planned = await planner.flush(tx)
+                await tx.servicing.add_counts(day, reminders_planned=planned)
+                await tx.commit()
+            counts.reminders_planned += planned
+            after = page[-1].instalment_id
+
+
+def business_dates_to_run(last_finished: date | None, today: date,
+                          first_day: date | None = None) -> list[date]:
+    """Dates a scheduler must run, oldest first: every day after the last finished run up to
+    today (a bot that was down catches up), or just today on a fresh book."""
+    if last_finished is None:
+        return [first_day or today]
+    start = last_finished + timedelta(days=1)
+    return [start + timedelta(days=k) for k in range((today - start).days + 1)]

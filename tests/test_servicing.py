@@ -1,0 +1,161 @@
+"""Daily servicing on a real SQLite file: debits, retries, default, overdue, completion,
+reminders, idempotent re-runs."""
+
+import sqlite3
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from core.services.servicing import ServicingPolicy, run_servicing
+from core.services.wallet import repay_from_wallet
+from tests.dbcheck import q
+from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
+from tests.servicing_book import covered_bill, fund, person, standard_book
+
+TZ = ZoneInfo("Asia/Shanghai")
+POLICY = ServicingPolicy()
+DUE1 = date(2026, 12, 29)
+
+
+async def serve(uow, clock, day):
+    # Servicing runs at 06:00 local on its business date.
+    clock.set(datetime.combine(day, time(6, 0), tzinfo=TZ))
+    return await run_servicing(uow, clock, TZ, POLICY, day)
+
+
+def state(path):
+    """The book without timestamps: what must be identical across re-runs and restarts."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            "transfers": conn.execute("SELECT idem_key, kind, legs FROM transfers ORDER BY id"
+                                      ).fetchall(),
+            "balances": conn.execute("SELECT code, balance FROM accounts ORDER BY code"
+                                     ).fetchall(),
+            "instalments": conn.execute("SELECT id, status, paid_amount, overdue_since"
+                                        " FROM instalments ORDER BY id").fetchall(),
+            "parts": conn.execute("SELECT agreement_id, instalment_id, status, attempts,"
+                                  " last_attempt_on, next_attempt_on FROM agreement_instalments"
+                                  " ORDER BY 1, 2").fetchall(),
+            "agreements": conn.execute("SELECT id, status FROM agreements ORDER BY id"
+                                       ).fetchall(),
+            "events": conn.execute("SELECT subject, kind, data FROM events ORDER BY id"
+                                   ).fetchall(),
+            "outbox": conn.execute("SELECT key, recipient_id, kind, params, urgent, not_before"
+                                   " FROM outbox ORDER BY id").fetchall(),
+            "runs": conn.execute("SELECT business_date, debited, failed, retried, defaulted,"
+                           " overdue_marked, completed, reminders_planned FROM servicing_runs"
+                           " ORDER BY 1").fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+async def test_due_date_debits_and_failures(db, uow, clock):
+    await standard_book(uow)
+    counts = await serve(uow, clock, DUE1)
+    assert (counts.debited, counts.failed, counts.defaulted) == (3, 1, 0)
+    parts = dict(((a, i), (s, n)) for a, i, s, n in q(
+        db.path, "SELECT agreement_id, instalment_id, status, next_attempt_on"
+                 " FROM agreement_instalments WHERE instalment_id IN (1, 4, 7, 10)"))
+    assert parts[(1, 1)] == ("paid", None)
+    assert parts[(2, 4)] == ("covered", "2026-12-30")  # retry D+1
+    assert parts[(3, 7)] == ("paid", None)
+    assert parts[(4, 10)] == ("paid", None)
+    # Borrower 4's instalment is half paid by the friend; the rest is the borrower's.
+    assert q(db.path, "SELECT status, paid_amount FROM instalments WHERE id = 10") == [
+        ("unpaid", 5000)]
+    assert_ledger_invariants(db.path)
+    assert_receivables_match(db.path)
+    kinds = q(db.path, "SELECT recipient_id, kind, urgent FROM outbox WHERE kind LIKE 'debit%'"
+                       " ORDER BY recipient_id, kind")
+    assert (2, "debit_failed", 1) in kinds and (12, "debit_failed", 1) in kinds
+    assert (1, "debit_ok", 0) in kinds and (11, "debit_ok", 0) in kinds
+
+
+async def test_retries_then_default_liability(db, uow, clock):
+    await standard_book(uow)
+    await serve(uow, clock, DUE1)
+    await serve(uow, clock, DUE1 + timedelta(days=1))
+    assert q(db.path, "SELECT attempts, next_attempt_on FROM agreement_instalments"
+                      " WHERE instalment_id = 4") == [(2, "2027-01-01")]
+    await serve(uow, clock, DUE1 + timedelta(days=2))  # not a retry day: nothing happens
+    assert q(db.path, "SELECT attempts FROM agreement_instalments WHERE instalment_id = 4") == [
+        (2,)]
+    counts = await serve(uow, clock, DUE1 + timedelta(days=3))
+    assert counts.defaulted == 1
+    assert q(db.path, "SELECT instalment_id, status FROM agreement_instalments"
+                      " WHERE agreement_id = 2 ORDER BY 1") == [
+        (4, "defaulted"), (5, "returned"), (6, "returned")]
+    assert q(db.path, "SELECT status FROM agreements WHERE id = 2") == [("defaulted",)]
+    assert q(db.path, "SELECT status, overdue_since FROM instalments WHERE id = 4") == [
+        ("unpaid", "2026-12-30")]
+    assert q(db.path, "SELECT recipient_id FROM outbox WHERE kind = 'debit_default'"
+                      " ORDER BY 1") == [(2,), (12,)]
+    # The friend's record carries the default: their next capacity review declines.
+    async with uow() as tx:
+        *_, defaults = await tx.cover.friend_position(12, DUE1)
+    assert defaults == 1
+    assert_ledger_invariants(db.path)
+    assert_receivables_match(db.path)
+
+
+async def test_retry_succeeds_after_top_up(db, uow, clock):
+    await standard_book(uow)
+    await serve(uow, clock, DUE1)
+    await fund(uow, 12, 100, "late")
+    counts = await serve(uow, clock, DUE1 + timedelta(days=1))
+    assert (counts.debited, counts.retried) == (1, 1)
+    assert q(db.path, "SELECT status FROM agreement_instalments WHERE instalment_id = 4") == [
+        ("paid",)]
+    assert q(db.path, "SELECT idem_key FROM transfers WHERE kind = 'debit' AND idem_key"
+                      " LIKE 'debit:2:4:%'") == [("debit:2:4:1",)]
+
+
+async def test_rerun_changes_nothing_and_sends_nothing_new(db, uow, clock):
+    await standard_book(uow)
+    await serve(uow, clock, DUE1)
+    before = state(db.path)
+    again = await serve(uow, clock, DUE1)
+    assert (again.debited, again.failed, again.reminders_planned) == (0, 0, 0)
+    assert state(db.path) == before
+
+
+async def test_completion_and_terminated_parts(db, uow, clock):
+    await standard_book(uow)
+    for month in range(3):  # all three due dates of borrower 1, funded in full
+        day = [DUE1, date(2027, 1, 29), date(2027, 2, 28)][month]
+        await serve(uow, clock, day)
+    assert q(db.path, "SELECT status FROM agreements WHERE id = 1") == [("completed",)]
+    assert q(db.path, "SELECT kind FROM outbox WHERE recipient_id = 11 AND kind ="
+                      " 'agreement_completed'") == [("agreement_completed",)]
+    # Borrower 4 pays their own half of the first instalment: it is then paid in full.
+    await repay_from_wallet(uow, user_id=4, instalment_id=10, today=DUE1)
+    assert q(db.path, "SELECT status, paid_amount FROM instalments WHERE id = 10") == [
+        ("paid", 10000)]
+    assert_receivables_match(db.path)
+
+
+async def test_reminders_go_to_the_payer_and_wait_for_quiet_hours(db, uow, clock):
+    await person(uow, 5, date(1991, 5, 5))
+    await person(uow, 15, date(1981, 5, 5))
+    await covered_bill(uow, 5, 15, share=5_000)
+    counts = await serve(uow, clock, DUE1 - timedelta(days=3))
+    assert counts.reminders_planned == 2
+    rows = q(db.path, "SELECT recipient_id, kind, params, not_before FROM outbox ORDER BY 1")
+    assert [(r, k) for r, k, _, _ in rows] == [(5, "reminder_due"), (15, "reminder_due")]
+    assert all('"amount": 5000' in p and '"days": 3' in p for _, _, p, _ in rows)
+    # Planned at 06:00 in Shanghai, inside 22:00-08:00: held until 08:00 local (00:00 UTC).
+    assert {nb for *_, nb in rows} == {"2026-12-26T00:00:00.000000+00:00"}
+    await serve(uow, clock, DUE1 - timedelta(days=2))  # no reminder day
+    assert q(db.path, "SELECT COUNT(*) FROM outbox") == [(2,)]
+    for d in (1, 0):
+        await serve(uow, clock, DUE1 - timedelta(days=d))
+    for d in (1, 2, 3, 7):
+        await serve(uow, clock, DUE1 + timedelta(days=d))
+    kinds = q(db.path, "SELECT recipient_id, kind, json_extract(params, '$.days') FROM outbox"
+                       " WHERE kind LIKE 'reminder%' ORDER BY 1, 2, 3")
+    assert kinds == [(5, "reminder_due", 0), (5, "reminder_due", 1), (5, "reminder_due", 3),
+                     (5, "reminder_overdue", 1), (5, "reminder_overdue", 3),
+                     (5, "reminder_overdue", 7),
+                     (15, "reminder_due", 0), (15, "reminder_due", 1), (15, "reminder_due", 3),
+                     (15, "reminder_overdue", 1)]  # at D+3 the part defaulted: the borrower's
