@@ -62,6 +62,12 @@ class SqliteServicing:
             " ON CONFLICT (business_date) DO NOTHING",
             (day.isoformat(), utc_iso(self._clock.now())))
 
+    async def finished(self, day: date) -> bool:
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM servicing_runs WHERE business_date = ? AND finished_at IS NOT NULL",
+            (day.isoformat(),))
+        return bool(rows)
+
     async def add_counts(self, day: date, **counts: int) -> None:
         counts = {k: v for k, v in counts.items() if v}
         if not counts:

@@ -116,8 +116,14 @@ async def test_rerun_changes_nothing_and_sends_nothing_new(db, uow, clock):
     await serve(uow, clock, DUE1)
     before = state(db.path)
     again = await serve(uow, clock, DUE1)
+    assert again.already_finished
     assert (again.debited, again.failed, again.reminders_planned) == (0, 0, 0)
     assert state(db.path) == before
+    for day in (DUE1 + timedelta(days=1), DUE1 + timedelta(days=3)):
+        await serve(uow, clock, day)  # later dates move the book on (a default, at D+3)...
+    later = state(db.path)
+    assert (await serve(uow, clock, DUE1)).already_finished  # ...and D still plans nothing
+    assert state(db.path) == later
 
 
 async def test_completion_and_terminated_parts(db, uow, clock):

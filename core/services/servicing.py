@@ -12,8 +12,8 @@
 
 Every step reads what is still to do from the database, a page at a time, and commits a page
 with its effects and counters in one transaction: a run killed anywhere and started again
-finishes in the state an uninterrupted run reaches, and a second run of the same date finds
-nothing to do.
+finishes in the state an uninterrupted run reaches. A date that ran to its end is not run
+again, so re-running it changes nothing and plans nothing, even after later dates ran.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class ServicingPolicy:
 
 @dataclass
 class RunCounts:
+    already_finished: bool = False  # the date had run to the end before: nothing was done
     debited: int = 0
     failed: int = 0
     retried: int = 0
@@ -75,6 +76,10 @@ async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
                         policy: ServicingPolicy, day: date) -> RunCounts:
     counts = RunCounts()
     async with uow() as tx:
+        if await tx.servicing.finished(day):
+            # Later dates may have changed the book since: running this one again would plan
+            # notices it never planned. A finished date is done.
+            return RunCounts(already_finished=True)
         await tx.servicing.start_run(day)
         await tx.commit()
     await _debits(uow, clock, tz, policy, day, counts)
