@@ -72,6 +72,8 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(bills.pay, pattern=callbacks.PAY_PATTERN))
     app.add_handler(CommandHandler("wallet", wallet.show, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(wallet.ask_top_up, pattern=callbacks.TOPUP_PATTERN))
+    app.add_handler(CallbackQueryHandler(wallet.show_from_button,
+                                         pattern=f"^{callbacks.SHOW_WALLET}$"))
     app.add_handler(PreCheckoutQueryHandler(wallet.pre_checkout))
     app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, wallet.paid))
     app.add_handler(CallbackQueryHandler(cover.manage, pattern=callbacks.COVER_MANAGE_PATTERN))
@@ -94,6 +96,3 @@ def add_handlers(app: Application) -> None:
     app.add_handler(MessageHandler(~filters.TEXT & PRIVATE & filters.UpdateType.MESSAGE,
                                    fallback.unsupported_message))
     app.add_error_handler(errors.on_error)
-    # The truth is in the database; this job only notices requests whose time has passed.
-    app.job_queue.run_repeating(agreements.expire_requests, interval=60, first=10,
-                                name="expire-cover-requests")

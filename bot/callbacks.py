@@ -84,6 +84,9 @@ def parse_pay(data: str | None) -> PayPress | None:
     return PayPress(bool(match.group(1)), int(match.group(2)), int(match.group(3)))
 
 
+SHOW_WALLET = "wallet"
+
+
 def top_up(fen: int) -> str:
     return f"topup:{fen}"
 

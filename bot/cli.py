@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     credit.add_argument("--ref", required=True,
                         help="the transfer's reference: recording the same ref again posts "
                              "nothing")
+    servicing = sub.add_parser("servicing",
+                               help="run daily servicing for a business date (default: today "
+                                    "in TIMEZONE), or show recent runs")
+    servicing.add_argument("--date", help="business date YYYY-MM-DD")
+    servicing.add_argument("--status", action="store_true",
+                           help="show the last runs and the outbox instead of running")
     return parser
 
 
@@ -51,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         "import-history": ops.import_history,
         "import-bills": ops.import_bills,
         "credit-wallet": ops.credit_wallet,
+        "servicing": ops.servicing,
     }
     return asyncio.run(commands[args.command](settings, args))
 

@@ -11,6 +11,7 @@ from bot.application import add_handlers
 from bot.commands import bot_commands
 from bot.context import SERVICES, Services
 from bot.i18n import Texts
+from bot.jobs import schedule_jobs
 from bot.ordering import PerUserUpdateProcessor
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
@@ -52,7 +53,8 @@ def build_application(settings: Settings, clock: Clock | None = None,
             operator_ids=settings.operator_ids, hasher=settings.identity_hasher(),
             fees=settings.fees, credit_policy=settings.credit_policy,
             payment_token=token.get_secret_value() if token else None,
-            cover=settings.cover_config, tokens=settings.invite_tokens())
+            cover=settings.cover_config, tokens=settings.invite_tokens(),
+            servicing=settings.servicing_policy)
         await app.bot.set_my_commands(bot_commands(texts, Language.EN))
         await app.bot.set_my_commands(bot_commands(texts, Language.ZH), language_code="zh")
         log.info("bot ready; database %s", settings.database_path)
@@ -75,6 +77,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
         .build()
     )
     add_handlers(app)
+    schedule_jobs(app, settings)
     return app
 
 

@@ -19,6 +19,7 @@ from core.identity import IdentityHasher
 from core.ports import UnitOfWorkFactory
 from core.services.cover import CoverConfig
 from core.services.people import People
+from core.services.servicing import ServicingPolicy
 from core.users import Language
 
 SERVICES = "services"
@@ -38,6 +39,7 @@ class Services:
     payment_token: str | None  # Telegram Payments provider token; None: no in-chat top-up
     cover: CoverConfig
     tokens: InviteTokens
+    servicing: ServicingPolicy
 
     def today(self) -> date:
         return business_date(self.clock.now(), self.tz)

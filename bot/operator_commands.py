@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 
 from bot.composition import open_database
 from bot.settings import Settings
@@ -15,6 +16,7 @@ from core.imports import REFERENCE, ImportFailed, parse_bills, parse_history
 from core.ledger import IdempotencyConflict
 from core.money import MoneyError, parse_amount
 from core.services import imports, wallet
+from core.services.servicing import run_servicing
 from storage.migrate import SchemaTooNew, current_version
 from storage.uow import SqliteUnitOfWorkFactory
 
@@ -117,4 +119,40 @@ async def credit_wallet(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(f"daihuan: credited {amount} to user {args.user_id} (transfer #{posted.id}); "
               f"wallet balance {view.balance}")
+    return 0
+
+
+async def servicing(settings: Settings, args: argparse.Namespace) -> int:
+    """Run servicing for a date (its notices wait in the outbox for the bot to send), or
+    print the last runs and the outbox backlog."""
+    if args.status:
+        async with _storage(settings) as uow, uow() as tx:
+            runs = await tx.servicing.runs(10)
+            outbox = await tx.outbox.counts()
+        print("business date  finished  debited failed retried defaulted overdue completed"
+              " reminders")
+        for run in runs:
+            c = run.counts
+            print(f"{run.business_date}     {'yes' if run.finished_at else 'NO '}       "
+                  f"{c['debited']:7} {c['failed']:6} {c['retried']:7} {c['defaulted']:9} "
+                  f"{c['overdue_marked']:7} {c['completed']:9} {c['reminders_planned']:9}")
+        print("outbox: " + ", ".join(f"{k} {outbox.get(k, 0)}"
+                                      for k in ("pending", "sent", "blocked", "failed")))
+        return 0
+    try:
+        day = date.fromisoformat(args.date) if args.date else _today(settings)
+    except ValueError:
+        return _fail(f"--date {args.date!r} is not a date as YYYY-MM-DD")
+    if day > _today(settings):
+        return _fail(f"--date {day} is in the future; servicing runs for today or earlier")
+    async with _storage(settings) as uow:
+        counts = await run_servicing(uow, SystemClock(), settings.tz, settings.servicing_policy,
+                                     day)
+    if counts.already_finished:
+        print(f"daihuan: servicing for {day} already ran to the end; nothing to do")
+        return 0
+    print(f"daihuan: servicing {day}: debited {counts.debited}, failed {counts.failed}, "
+          f"retried {counts.retried}, defaulted {counts.defaulted}, overdue "
+          f"{counts.overdue_marked}, completed {counts.completed}, reminders planned "
+          f"{counts.reminders_planned} (the bot sends them)")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +16,9 @@ from core.cover import InviteTokens
 from core.credit import CreditPolicy, Tier
 from core.identity import IdentityHasher
 from core.money import Money
+from core.outbox import QuietHours
 from core.services.cover import CoverConfig
+from core.services.servicing import ServicingPolicy
 
 BOTFATHER_HINT = (
     "TELEGRAM_BOT_TOKEN is not set: open @BotFather in Telegram (https://t.me/BotFather), "
@@ -59,6 +62,15 @@ class Settings(BaseSettings):
     friend_max_commitment_percent: int = Field(default=50, ge=1, le=100)
     friend_max_agreements: int = Field(default=3, ge=1, le=50)
     friend_exposure_cap: int = Field(default=20_000, ge=1, le=10_000_000)
+    # Daily servicing: when the bot runs it (local time), the debit retry days after a due
+    # date, reminder days before it, overdue notice days after it, and quiet hours in which
+    # non-urgent notices wait.
+    servicing_time: time = time(6, 0)
+    debit_retry_days: Annotated[tuple[int, ...], NoDecode] = (1, 3)
+    reminder_days: Annotated[tuple[int, ...], NoDecode] = (3, 1, 0)
+    overdue_notice_days: Annotated[tuple[int, ...], NoDecode] = (1, 3, 7)
+    quiet_hours: str = Field(default="22:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    outbox_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
 
     @field_validator("telegram_bot_token", "id_hash_key", "payment_provider_token",
                      mode="before")
@@ -100,6 +112,26 @@ class Settings(BaseSettings):
                              "Asia/Shanghai)") from None
         return value
 
+    @field_validator("debit_retry_days", "reminder_days", "overdue_notice_days", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() and int(p) <= 60 for p in parts):
+                raise ValueError("give comma-separated whole days between 0 and 60, e.g. 1,3")
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        start, end = value.split("-")
+        for part in (start, end):
+            hour, minute = part.split(":")
+            if int(hour) > 23 or int(minute) > 59:
+                raise ValueError("use HH:MM-HH:MM, e.g. 22:00-08:00")
+        return value
+
     @field_validator("operator_ids", mode="before")
     @classmethod
     def _operator_ids(cls, value: object) -> object:
@@ -138,11 +170,19 @@ class Settings(BaseSettings):
     def cover_config(self) -> CoverConfig:
         return CoverConfig(
             expiry_hours=self.cover_expiry_hours, invites_per_day=self.invites_per_day,
-            notice_days=self.termination_notice_days,
+            notice_days=self.termination_notice_days, retry_days=self.debit_retry_days,
             capacity=CapacityPolicy(
                 max_commitment_bp=self.friend_max_commitment_percent * 100,
                 max_active_agreements=self.friend_max_agreements,
                 exposure_cap=Money.yuan(self.friend_exposure_cap)))
+
+    @property
+    def servicing_policy(self) -> ServicingPolicy:
+        start, end = (time.fromisoformat(p) for p in self.quiet_hours.split("-"))
+        return ServicingPolicy(retry_days=self.debit_retry_days,
+                               reminder_days=self.reminder_days,
+                               overdue_days=self.overdue_notice_days,
+                               quiet=QuietHours(start, end))
 
     def invite_tokens(self) -> InviteTokens:
         if self.id_hash_key is None:

@@ -35,7 +35,8 @@ class SqliteUsers:
             "INSERT INTO users (id, display_name, telegram_language, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name,"
-            " telegram_language = excluded.telegram_language, updated_at = excluded.updated_at"
+            " telegram_language = excluded.telegram_language, updated_at = excluded.updated_at,"
+            " blocked_at = NULL"
             f" RETURNING {_COLUMNS}",
             (user_id, display_name, telegram_language, now, now))
         return _user(rows[0])

@@ -96,3 +96,19 @@ def test_references_must_be_printable_ascii(daihuan):
     clash = daihuan("credit-wallet", "42", "2", "--ref", "R1")
     assert clash.returncode == 1 and "different user or amount" in clash.stderr
     assert "Traceback" not in clash.stderr
+
+
+def test_servicing_command_runs_once_per_date_and_reports(daihuan):
+    assert daihuan("import-bills", str(ROOT / "examples" / "bills.csv")).returncode == 0
+    first = daihuan("servicing", "--date", "2026-11-15")
+    assert first.returncode == 0, first.stderr
+    assert "servicing 2026-11-15: debited 0" in first.stdout
+    assert "reminders planned 1" in first.stdout  # JD-2026-1001's first instalment is due
+    next_day = daihuan("servicing", "--date", "2026-11-16")
+    assert "overdue 1" in next_day.stdout and "reminders planned 1" in next_day.stdout
+    again = daihuan("servicing", "--date", "2026-11-15")
+    assert "already ran to the end" in again.stdout
+    status = daihuan("servicing", "--status")
+    assert "2026-11-15     yes" in status.stdout and "outbox: pending" in status.stdout
+    assert daihuan("servicing", "--date", "2999-01-01").returncode == 1
+    assert daihuan("servicing", "--date", "15/11/2026").returncode == 1

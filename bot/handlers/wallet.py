@@ -53,6 +53,12 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text + "\n\n" + say("wallet.topup_offline", user_id=user_id))
 
 
+async def show_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"My wallet" under a reminder: the wallet, as a new message."""
+    await update.callback_query.answer()
+    await show(update, context)
+
+
 async def ask_top_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     say = await speaker(update, context)

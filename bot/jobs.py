@@ -1,0 +1,44 @@
+"""The bot's few periodic jobs. The truth lives in the database; jobs only look at it:
+daily servicing (catching up any dates missed while the bot was down), the outbox drain,
+and expiring cover requests. No job per instalment or per reminder."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time
+
+from telegram.ext import Application, ContextTypes
+
+from bot.context import services
+from bot.handlers.agreements import expire_requests
+from bot.outbox_sender import OutboxSender
+from bot.settings import Settings
+from core.services.servicing import business_dates_to_run, run_servicing
+
+log = logging.getLogger(__name__)
+
+
+async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    found = services(context)
+    async with found.uow() as tx:
+        last = await tx.servicing.last_finished()
+    for day in business_dates_to_run(last, found.today()):
+        counts = await run_servicing(found.uow, found.clock, found.tz, found.servicing, day)
+        log.info("servicing %s: %s", day, counts)
+    await drain_job(context)
+
+
+async def drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    counts = await OutboxSender(context.bot, services(context)).drain()
+    if counts.sent or counts.retried or counts.blocked or counts.failed:
+        log.info("outbox: %s", counts)
+
+
+def schedule_jobs(app: Application, settings: Settings) -> None:
+    jobs = app.job_queue
+    at = time(settings.servicing_time.hour, settings.servicing_time.minute, tzinfo=settings.tz)
+    jobs.run_daily(servicing_job, at, name="servicing")
+    jobs.run_once(servicing_job, 5, name="servicing-catch-up")
+    jobs.run_repeating(drain_job, interval=settings.outbox_interval_seconds, first=1,
+                       name="outbox")
+    jobs.run_repeating(expire_requests, interval=60, first=10, name="expire-cover-requests")

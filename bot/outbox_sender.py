@@ -1,0 +1,144 @@
+"""Drains the outbox through the bot: each planned notice is sent once, in its recipient's
+language. Telegram's answers decide what happens next:
+
+- sent: marked with the Telegram message id, never sent again;
+- 429 RetryAfter: the notice waits the time Telegram asks and the batch stops (the limit is
+  the bot's, not the chat's); no attempt is counted;
+- 5xx, timeouts, dropped connections: tried again with backoff (2, 4, 8 … 300 s);
+- 403 (blocked, never started) or "chat not found": the user is marked, their pending notices
+  are held as blocked, and nothing is retried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot import callbacks
+from bot.context import Services, Speaker
+from bot.formatting import day
+from core.money import Money
+from core.outbox import OutboxMessage
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = timedelta(seconds=300)
+
+
+@dataclass
+class DrainCounts:
+    sent: int = 0
+    retried: int = 0
+    blocked: int = 0
+    failed: int = 0
+    rate_limited: bool = False
+
+
+def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
+    params = dict(message.params)
+    role = params.pop("role", None)
+    if role is None and message.kind.startswith(("debit_", "reminder_")):
+        role = "borrower"
+    key = f"notice.{message.kind}" + (f".{role}" if role else "")
+    if key not in say.texts.keys(say.language):
+        return say("servicing.unknown_notice"), None
+    if "amount" in params:
+        params["amount"] = Money(int(params["amount"]))
+    for name in ("due", "next"):
+        if name in params:
+            params[name] = day(date.fromisoformat(params[name]), say.language)
+    if "days" in params:
+        days = int(params["days"])
+        params["when"] = say("when.0") if days == 0 else say("when.1") if days == 1 else \
+            say("when.n", days=days)
+    text = say(key, **params)
+    if role == "friend":
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+            say("notice.wallet_button"), callback_data=callbacks.SHOW_WALLET)]])
+    elif role == "borrower":
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
+            say("notice.bills_button"), callback_data=callbacks.bills_page(0))]])
+    else:
+        markup = None
+    return text, markup
+
+
+def _retry_after(error: RetryAfter) -> timedelta:
+    value = error.retry_after
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+
+
+class OutboxSender:
+    def __init__(self, bot: Bot, services: Services, batch: int = 50) -> None:
+        self._bot = bot
+        self._services = services
+        self._batch = batch
+
+    async def drain(self, max_batches: int = 20) -> DrainCounts:
+        """Send what is due now, a batch at a time, until nothing is due or Telegram says
+        to slow down."""
+        counts = DrainCounts()
+        for _ in range(max_batches):
+            found = self._services
+            async with found.uow() as tx:
+                due = await tx.outbox.due(found.clock.now(), self._batch)
+            if not due:
+                break
+            for message in due:
+                if not await self._send(message, counts):
+                    return counts
+        return counts
+
+    async def _send(self, message: OutboxMessage, counts: DrainCounts) -> bool:
+        found = self._services
+        say = Speaker(found.texts, await found.people.language(message.recipient_id))
+        text, markup = render(message, say)
+        try:
+            sent = await self._bot.send_message(message.recipient_id, text, reply_markup=markup)
+        except RetryAfter as error:
+            wait = _retry_after(error)
+            await self._retry(message, wait, f"429 retry after {wait}", counts=False)
+            counts.rate_limited = True
+            return False  # the whole bot must slow down, not just this chat
+        except Forbidden as error:
+            await self._blocked(message, error)
+            counts.blocked += 1
+            return True
+        except BadRequest as error:
+            if "chat not found" in error.message.lower():
+                await self._blocked(message, error)
+                counts.blocked += 1
+            else:  # a message Telegram will never take: keep it for operators, move on
+                log.error("outbox message %s refused: %s", message.id, error.message)
+                async with found.uow() as tx:
+                    await tx.outbox.give_up(message.id, "failed", error.message)
+                    await tx.commit()
+                counts.failed += 1
+            return True
+        except (NetworkError, TelegramError) as error:  # 5xx, timeouts, dropped connections
+            backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** min(message.attempts + 1, 9)))
+            await self._retry(message, backoff, type(error).__name__, counts=True)
+            counts.retried += 1
+            return True
+        async with found.uow() as tx:
+            await tx.outbox.mark_sent(message.id, sent.message_id)
+            await tx.commit()
+        counts.sent += 1
+        return True
+
+    async def _retry(self, message: OutboxMessage, wait: timedelta, why: str,
+                     counts: bool) -> None:
+        async with self._services.uow() as tx:
+            await tx.outbox.retry_at(message.id, self._services.clock.now() + wait, why, counts)
+            await tx.commit()
+
+    async def _blocked(self, message: OutboxMessage, error: TelegramError) -> None:
+        log.info("user %s cannot be messaged (%s): holding their notices",
+                 message.recipient_id, error.message)
+        async with self._services.uow() as tx:
+            await tx.outbox.give_up(message.id, "blocked", error.message)
+            await tx.outbox.mark_blocked(message.recipient_id)
+            await tx.commit()
