@@ -12,11 +12,13 @@ language. Telegram's answers decide what happens next:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from bot import callbacks
 from bot.context import Services, Speaker
@@ -35,6 +37,7 @@ class DrainCounts:
     blocked: int = 0
     failed: int = 0
     rate_limited: bool = False
+    blocked_users: set[int] = field(default_factory=set)
 
 
 def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -67,8 +70,10 @@ def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMar
 
 
 def _retry_after(error: RetryAfter) -> timedelta:
-    value = error.retry_after
-    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value if isinstance(value, timedelta) else timedelta(seconds=int(value))
 
 
 class OutboxSender:
@@ -88,6 +93,8 @@ class OutboxSender:
             if not due:
                 break
             for message in due:
+                if message.recipient_id in counts.blocked_users:
+                    continue  # held already, with the rest of their notices
                 if not await self._send(message, counts):
                     return counts
         return counts
@@ -106,11 +113,13 @@ class OutboxSender:
         except Forbidden as error:
             await self._blocked(message, error)
             counts.blocked += 1
+            counts.blocked_users.add(message.recipient_id)
             return True
         except BadRequest as error:
             if "chat not found" in error.message.lower():
                 await self._blocked(message, error)
                 counts.blocked += 1
+                counts.blocked_users.add(message.recipient_id)
             else:  # a message Telegram will never take: keep it for operators, move on
                 log.error("outbox message %s refused: %s", message.id, error.message)
                 async with found.uow() as tx:
@@ -142,3 +151,4 @@ class OutboxSender:
             await tx.outbox.give_up(message.id, "blocked", error.message)
             await tx.outbox.mark_blocked(message.recipient_id)
             await tx.commit()
+        self._services.people.forget(message.recipient_id)  # their next /start unblocks them

@@ -90,6 +90,7 @@ class FakeBotApi:
         self.confirmed_offset = 0  # getUpdates' offset: every update below it was fetched
         self.deleted: list[ChatMessage] = []
         self._answered: set[str] = set()
+        self.blocked: set[int] = set()  # users who blocked the bot: sendMessage answers 403
         self.closing = False  # long polls return at once, so the bot can stop promptly
 
     # -- life cycle ----------------------------------------------------------------------
@@ -172,6 +173,13 @@ class FakeBotApi:
         self.calls.append((method, params))
         if self.fault is not None:
             injected = self.fault(method, params)
+            if injected == "drop":  # the connection dies: the client sees a network error
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=500)
+            if isinstance(injected, tuple) and injected[0] == "delay":  # answer too late
+                await asyncio.sleep(injected[1])
+                return _error(500, "Internal Server Error: answered after a delay")
             if injected is not None:
                 return injected
         handler = getattr(self, f"_api_{method}", None)
@@ -209,6 +217,8 @@ class FakeBotApi:
 
     async def _api_sendMessage(self, params: dict) -> dict:
         chat_id = int(params["chat_id"])
+        if chat_id in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id not in self._chats:
             raise ApiError(400, "Bad Request: chat not found")
         text = params.get("text") or ""
@@ -344,6 +354,10 @@ class ApiError(Exception):
         super().__init__(description)
         self.code = code
         self.description = description
+
+
+def too_many_requests(retry_after: int) -> web.Response:
+    return _error(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
 
 
 def _error(code: int, description: str, **extra: Any) -> web.Response:

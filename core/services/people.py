@@ -30,6 +30,11 @@ class People:
         await choose_language(self._uow, user_id, language)
         self._known.pop(user_id, None)  # re-read on next sight, with the new choice
 
+    def forget(self, user_id: int) -> None:
+        """Drop what we remember, so the user's next update is written through (after the
+        outbox marked them as having blocked the bot, say)."""
+        self._known.pop(user_id, None)
+
     async def language(self, user_id: int) -> Language:
         """The language to write to someone in, whether or not they are writing to us now."""
         cached = self._known.get(user_id)

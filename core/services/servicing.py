@@ -135,9 +135,13 @@ async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, coun
     await tx.events.append_many(events)
     counts.debited += 1
     counts.retried += debit.attempts > 0
-    for party in (debit.friend_id, debit.borrower_id):
+    for party, role in _parties(debit):
         planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:debit_ok",
-                           party, "debit_ok", facts))
+                           party, "debit_ok", {**facts, "role": role}))
+
+
+def _parties(debit) -> tuple[tuple[int, str], tuple[int, str]]:
+    return (debit.friend_id, "friend"), (debit.borrower_id, "borrower")
 
 
 async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, counts: RunCounts,
@@ -151,10 +155,11 @@ async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, cou
         await tx.servicing.debit_failed(debit, day, next_on, defaulted=False)
         await tx.events.append(Event(SYSTEM, subject, "debit.failed",
                                      {**facts, "next_attempt": next_on.isoformat()}))
-        for party in (debit.friend_id, debit.borrower_id):
+        for party, role in _parties(debit):
             planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:"
                                f"debit_failed:{attempt}", party, "debit_failed",
-                               {**facts, "next": next_on.isoformat()}, urgent=True))
+                               {**facts, "next": next_on.isoformat(), "role": role},
+                               urgent=True))
         return
     # The last retry failed: default liability.
     await tx.servicing.debit_failed(debit, day, None, defaulted=True)
@@ -171,9 +176,10 @@ async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, cou
         + [Event(SYSTEM, f"instalment:{i}", "instalment.returned",
                  {"agreement": debit.agreement_id}) for i in returned])
     counts.defaulted += 1
-    for party in (debit.friend_id, debit.borrower_id):
+    for party, role in _parties(debit):
         planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:default", party,
-                           "debit_default", {**facts, "returned": len(returned)}, urgent=True))
+                           "debit_default", {**facts, "returned": len(returned), "role": role},
+                           urgent=True))
 
 
 async def _overdue(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: ServicingPolicy,
