@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     overdue_notice_days: Annotated[tuple[int, ...], NoDecode] = (1, 3, 7)
     quiet_hours: str = Field(default="22:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     outbox_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # Messages per second the bot sends in all (Telegram allows about 30 for bulk sends).
+    telegram_max_rate: int = Field(default=30, ge=1, le=1000)
 
     @field_validator("telegram_bot_token", "id_hash_key", "payment_provider_token",
                      mode="before")

@@ -91,6 +91,10 @@ class FakeBotApi:
         self.deleted: list[ChatMessage] = []
         self._answered: set[str] = set()
         self.blocked: set[int] = set()  # users who blocked the bot: sendMessage answers 403
+        self.rate_limit: int | None = None  # messages per second; above it: 429 retry_after
+        self.rate_limited = 0
+        self._tokens: float | None = None
+        self._refilled = time.monotonic()
         self.closing = False  # long polls return at once, so the bot can stop promptly
 
     # -- life cycle ----------------------------------------------------------------------
@@ -108,6 +112,19 @@ class FakeBotApi:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
+
+    def _take_token(self) -> bool:
+        """A token bucket of one second's worth of messages, as Telegram roughly does."""
+        now = time.monotonic()
+        if self._tokens is None:  # a fresh bucket starts full
+            self._tokens = float(self.rate_limit)
+        self._tokens = min(float(self.rate_limit), self._tokens
+                           + (now - self._refilled) * self.rate_limit)
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
 
     async def release_polls(self) -> None:
         async with self._changed:
@@ -171,6 +188,10 @@ class FakeBotApi:
         method = request.match_info["method"]
         params = await _params(request)
         self.calls.append((method, params))
+        if (self.rate_limit is not None and method in ("sendMessage", "sendDocument")
+                and not self._take_token()):
+            self.rate_limited += 1
+            return too_many_requests(1)
         if self.fault is not None:
             injected = self.fault(method, params)
             if injected == "drop":  # the connection dies: the client sees a network error

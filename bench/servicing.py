@@ -1,0 +1,174 @@
+"""Servicing time and memory against the size of the book, measured in one run.
+
+For books of 10k, 100k and 1M instalments (fresh SQLite files, WAL, synchronous=NORMAL), 10%
+fall due on the servicing date; a fifth of those are covered by friends (half of them funded,
+so half the debits fail and are scheduled for retry), the rest are the borrowers' own. The
+book is built with bulk SQL in one process; servicing runs through the real
+``run_servicing`` in a fresh process, whose peak RSS is what is reported.
+
+    python -m bench.servicing [--sizes 10000,100000,1000000]
+
+Goal: time per instalment at 1M within 1.5x of 10k; peak RSS at 1M within 64 MiB of 10k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from core.clock import FixedClock
+from core.services.servicing import ServicingPolicy, run_servicing
+from storage.db import Database
+from storage.migrate import migrate
+from storage.uow import SqliteUnitOfWorkFactory
+
+DAY = date(2027, 3, 15)
+TZ = ZoneInfo("Asia/Shanghai")
+BORROWERS = 5_000
+FRIENDS = 500
+NOW = "2027-01-01T00:00:00.000000+00:00"
+
+
+async def create(path: Path) -> None:
+    db = await Database(path).open()
+    await migrate(db, FixedClock(datetime(2027, 1, 1, tzinfo=UTC)))
+    await db.close()
+
+
+def build(path: Path, size: int) -> None:
+    """One single-instalment bill per instalment; every tenth due on DAY."""
+    asyncio.run(create(path))
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("BEGIN")
+    users = [(u, f"user{u}", NOW, NOW) for u in range(1, BORROWERS + FRIENDS + 1)]
+    conn.executemany("INSERT INTO users (id, display_name, created_at, updated_at)"
+                     " VALUES (?, ?, ?, ?)", users)
+    merchant = conn.execute("INSERT INTO accounts (code, kind, created_at) VALUES"
+                            " ('merchant:settlement', 'merchant', ?) RETURNING id", (NOW,)
+                            ).fetchone()[0]
+    bank = conn.execute("INSERT INTO accounts (code, kind, created_at) VALUES"
+                        " ('external:bank', 'external', ?) RETURNING id", (NOW,)).fetchone()[0]
+    receivable = {}
+    for b in range(1, BORROWERS + 1):
+        receivable[b] = conn.execute(
+            "INSERT INTO accounts (code, kind, max_balance, created_at) VALUES (?, 'receivable',"
+            " 0, ?) RETURNING id", (f"receivable:{b}", NOW)).fetchone()[0]
+    wallets = {}
+    for f in range(BORROWERS + 1, BORROWERS + FRIENDS + 1):
+        wallets[f] = conn.execute(
+            "INSERT INTO accounts (code, kind, min_balance, created_at) VALUES (?, 'wallet', 0,"
+            " ?) RETURNING id", (f"wallet:{f}", NOW)).fetchone()[0]
+        if f % 2:  # half the friends are funded
+            conn.execute("INSERT INTO transfers (idem_key, kind, legs, content_hash, posted_at)"
+                         " VALUES (?, 'topup', ?, 'h', ?)",
+                         (f"fund:{f}", json.dumps([[bank, -10**9], [wallets[f], 10**9]]), NOW))
+    amount = 10_000
+    for start in range(0, size, 10_000):
+        rows = range(start, min(size, start + 10_000))
+        conn.executemany(
+            "INSERT INTO transfers (id, idem_key, kind, legs, content_hash, posted_at)"
+            " VALUES (?, ?, 'purchase', ?, 'h', ?)",
+            [(k + 1_000_000, f"purchase:{k}", json.dumps(
+                [[receivable[1 + k % BORROWERS], -amount], [merchant, amount]]), NOW)
+             for k in rows])
+        conn.executemany(
+            "INSERT INTO bills (id, borrower_id, merchant, principal, fee, plan, purchased_on,"
+            " source, ref, transfer_id, created_at) VALUES (?, ?, 'Shop', ?, 0, 1, ?, 'import',"
+            " ?, ?, ?)",
+            [(k + 1, 1 + k % BORROWERS, amount, "2027-01-01", f"b{k}", k + 1_000_000, NOW)
+             for k in rows])
+        conn.executemany(
+            "INSERT INTO instalments (id, bill_id, seq, due_date, principal, fee)"
+            " VALUES (?, ?, 1, ?, ?, 0)",
+            [(k + 1, k + 1, _due(k).isoformat(), amount) for k in rows])
+    # A fifth of what falls due is covered by a friend, through a signed agreement.
+    due_today = [k for k in range(size) if k % 10 == 0]
+    covered = due_today[::5]
+    for n, k in enumerate(covered):
+        friend = BORROWERS + 1 + n % FRIENDS
+        conn.execute("INSERT INTO cover_requests (id, borrower_id, bill_id, share_bp, route,"
+                     " friend_id, status, token_hash, token_salt, created_at, expires_at,"
+                     " updated_at) VALUES (?, ?, ?, 10000, 'link', ?, 'signed', ?, ?, ?, ?, ?)",
+                     (n + 1, 1 + k % BORROWERS, k + 1, friend, f"h{n}", f"s{n}", NOW, NOW, NOW))
+        conn.execute("INSERT INTO agreements (id, request_id, borrower_id, friend_id, bill_id,"
+                     " share_bp, version, language, text, text_sha256, signed_at) VALUES"
+                     " (?, ?, ?, ?, ?, 10000, 'v', 'en', 't', 'h', ?)",
+                     (n + 1, n + 1, 1 + k % BORROWERS, friend, k + 1, NOW))
+        conn.execute("INSERT INTO agreement_instalments (agreement_id, instalment_id, amount)"
+                     " VALUES (?, ?, ?)", (n + 1, k + 1, amount))
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def _due(k: int) -> date:
+    if k % 10 == 0:
+        return DAY
+    return DAY + timedelta(days=1 + k % 300)  # the rest later on: untouched today
+
+
+async def serve(path: Path) -> float:
+    clock = FixedClock(datetime(2027, 3, 15, 2, tzinfo=UTC))
+    db = await Database(path).open()
+    uow = SqliteUnitOfWorkFactory(db, clock)
+    start = time.perf_counter()
+    counts = await run_servicing(uow, clock, TZ, ServicingPolicy(), DAY)
+    elapsed = time.perf_counter() - start
+    await db.close()
+    print(json.dumps({"seconds": elapsed, "debited": counts.debited, "failed": counts.failed,
+                      "reminders": counts.reminders_planned,
+                      "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(Path(args.serve)))
+        return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-servicing-"))
+    results = {}
+    try:
+        for size in sizes:
+            path = workdir / f"book-{size}.db"
+            started = time.perf_counter()
+            build(path, size)
+            built = time.perf_counter() - started
+            out = subprocess.run([sys.executable, "-m", "bench.servicing", "--serve", str(path)],
+                                 capture_output=True, text=True, check=True)
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            results[size] = result
+            print(f"{size:>9,} instalments (built in {built:5.1f} s): servicing "
+                  f"{result['seconds']:7.2f} s, {result['seconds'] / size * 1e6:6.2f} us per "
+                  f"instalment, {result['seconds'] / (size // 10) * 1e6:7.1f} us per due one; "
+                  f"debited {result['debited']}, failed {result['failed']}, reminders "
+                  f"{result['reminders']}; peak RSS {result['rss_kib'] / 1024:6.1f} MiB",
+                  flush=True)
+            path.unlink()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    small, large = min(results), max(results)
+    per = {s: results[s]["seconds"] / s for s in results}
+    print(f"time per instalment, {large:,} / {small:,}: {per[large] / per[small]:.2f}"
+          "   (goal <= 1.5)")
+    extra = (results[large]["rss_kib"] - results[small]["rss_kib"]) / 1024
+    print(f"peak RSS, {large:,} minus {small:,}: {extra:+.1f} MiB   (goal <= 64)")
+
+
+if __name__ == "__main__":
+    main()
