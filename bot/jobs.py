@@ -28,8 +28,18 @@ async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await drain_job(context)
 
 
+SENDER = "outbox_sender"
+
+
+def sender(context: ContextTypes.DEFAULT_TYPE) -> OutboxSender:
+    """The one sender of this process (wiring kept in bot_data, made on first use)."""
+    if SENDER not in context.bot_data:
+        context.bot_data[SENDER] = OutboxSender(context.bot, services(context))
+    return context.bot_data[SENDER]
+
+
 async def drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    counts = await OutboxSender(context.bot, services(context)).drain()
+    counts = await sender(context).drain()
     if counts.sent or counts.retried or counts.blocked or counts.failed:
         log.info("outbox: %s", counts)
 

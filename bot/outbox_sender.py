@@ -87,10 +87,17 @@ class OutboxSender:
         self._services = services
         self._batch = batch
         self._concurrency = concurrency
+        # Two drains at once (the periodic job and servicing's) would both pick the same
+        # pending rows and send them twice: one drain at a time per process.
+        self._draining = asyncio.Lock()
 
     async def drain(self, max_batches: int = 20) -> DrainCounts:
         """Send what is due now, a batch at a time, until nothing is due or Telegram says
         to slow down."""
+        async with self._draining:
+            return await self._drain(max_batches)
+
+    async def _drain(self, max_batches: int) -> DrainCounts:
         counts = DrainCounts()
         for _ in range(max_batches):
             found = self._services

@@ -133,3 +133,19 @@ async def test_a_new_sender_resumes_the_backlog(harness):
     assert len(sent) == 12 and len({(o.chat_id, o.text) for o in sent}) == 12
     assert sent[0].text.startswith("⏰ 今天：Shop 第 1/3 期 ¥100.0")
     assert sent[0].button_texts == ["📋 我的账单"]
+
+
+async def test_two_drains_at_once_send_each_notice_once(harness):
+    import asyncio
+
+    from bot.jobs import drain_job
+
+    people = [harness.person(4300 + i, f"P{i}", "en").id for i in range(4)]
+    await plan(harness, notices(people, 5))
+
+    class Context:  # what a job callback gets, for two jobs firing together
+        bot, bot_data = harness.app.bot, harness.app.bot_data
+
+    await asyncio.gather(drain_job(Context()), drain_job(Context()))
+    sent = [o for o in harness.api.outputs if o.kind == "message"]
+    assert len(sent) == 20 and len({(o.chat_id, o.text) for o in sent}) == 20

@@ -165,3 +165,29 @@ async def test_reminders_go_to_the_payer_and_wait_for_quiet_hours(db, uow, clock
                      (5, "reminder_overdue", 7),
                      (15, "reminder_due", 0), (15, "reminder_due", 1), (15, "reminder_due", 3),
                      (15, "reminder_overdue", 1)]  # at D+3 the part defaulted: the borrower's
+
+
+async def test_termination_effects_on_debits(db, uow, clock):
+    from core.services import cover
+    from core.services.cover import CoverConfig
+
+    await person(uow, 6, date(1992, 6, 6))
+    await person(uow, 16, date(1982, 6, 6))
+    await covered_bill(uow, 6, 16)
+    await fund(uow, 16, 1000, "f16")
+    # The friend ends it on the first due date: that instalment stays theirs, the rest
+    # return to the borrower.
+    done = await cover.terminate(uow, CoverConfig(), agreement_id=1, user_id=16, today=DUE1)
+    assert len(done.kept) == 1 and len(done.returned) == 2
+    for day in (DUE1, date(2027, 1, 29)):
+        await serve(uow, clock, day)
+    assert q(db.path, "SELECT instalment_id, status FROM agreement_instalments ORDER BY 1") == [
+        (1, "paid"), (2, "returned"), (3, "returned")]
+    assert q(db.path, "SELECT id, status, paid_amount FROM instalments ORDER BY id") == [
+        (1, "paid", 10000), (2, "unpaid", 0), (3, "unpaid", 0)]
+    assert q(db.path, "SELECT COUNT(*) FROM transfers WHERE kind = 'debit'") == [(1,)]
+    # The borrower is reminded of what is theirs again; the friend is not.
+    assert q(db.path, "SELECT DISTINCT recipient_id FROM outbox WHERE kind = 'reminder_due'"
+                      " AND json_extract(params, '$.instalment') = 2") == [(6,)]
+    assert_ledger_invariants(db.path)
+    assert_receivables_match(db.path)
