@@ -49,7 +49,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
         app.bot_data[DATABASE] = db
         token = settings.payment_provider_token
         app.bot_data[SERVICES] = Services(
-            uow=uow, people=People(uow), texts=texts, clock=clock, tz=settings.tz,
+            uow=uow, people=People(uow, clock), texts=texts, clock=clock, tz=settings.tz,
             operator_ids=settings.operator_ids, hasher=settings.identity_hasher(),
             fees=settings.fees, credit_policy=settings.credit_policy,
             payment_token=token.get_secret_value() if token else None,

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import warnings
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -90,11 +90,15 @@ class OutboxSender:
         # Two drains at once (the periodic job and servicing's) would both pick the same
         # pending rows and send them twice: one drain at a time per process.
         self._draining = asyncio.Lock()
+        self._paused_until: datetime | None = None
 
     async def drain(self, max_batches: int = 20) -> DrainCounts:
         """Send what is due now, a batch at a time, until nothing is due or Telegram says
         to slow down."""
         async with self._draining:
+            if self._paused_until is not None and self._services.clock.now() < self._paused_until:
+                return DrainCounts(rate_limited=True)  # Telegram asked the whole bot to wait
+            self._paused_until = None
             return await self._drain(max_batches)
 
     async def _drain(self, max_batches: int) -> DrainCounts:
@@ -134,6 +138,7 @@ class OutboxSender:
             wait = _retry_after(error)
             await self._retry(message, wait, f"429 retry after {wait}", counts=False)
             counts.rate_limited = True
+            self._paused_until = self._services.clock.now() + wait
             return False  # the whole bot must slow down, not just this chat
         except Forbidden as error:
             await self._blocked(message, error)

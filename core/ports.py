@@ -4,6 +4,7 @@ implements these and nothing in ``core`` changes."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -117,7 +118,10 @@ class CoverRepository(Protocol):
     async def open_requests_to_expire(self, now: datetime, limit: int
                                       ) -> list[CoverRequest]: ...
 
-    async def committed_shares(self, instalment_ids: list[int]) -> dict[int, int]: ...
+    async def room(self, instalment_ids: list[int],
+                   exclude_request: int | None = None) -> dict[int, Money]:
+        """Per instalment, the fen still free to cover."""
+        ...
 
     async def parties_on_bill(self, bill_id: int) -> int: ...
 
@@ -130,7 +134,7 @@ class CoverRepository(Protocol):
 
     async def agreement_for_request(self, request_id: int) -> Agreement | None: ...
 
-    async def agreements_of(self, user_id: int) -> list[Agreement]: ...
+    async def agreements_of(self, user_id: int, limit: int = 20) -> list[Agreement]: ...
 
     async def covered(self, agreement_id: int) -> list[CoveredInstalment]: ...
 
@@ -195,6 +199,8 @@ class OutboxRepository(Protocol):
 
     async def mark_blocked(self, user_id: int) -> None: ...
 
+    async def release_held(self, user_id: int, since: datetime) -> int: ...
+
     async def counts(self) -> dict[str, int]: ...
 
 
@@ -222,6 +228,10 @@ class UnitOfWork(Protocol):
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None: ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A step inside the unit that can fail alone, its writes undone."""
+        ...
 
     async def commit(self) -> None: ...
 

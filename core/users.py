@@ -38,6 +38,7 @@ class User:
     telegram_language: str | None
     created_at: datetime
     frozen_reason: str | None = None
+    blocked: bool = False  # they blocked the bot: Telegram refuses our messages
 
     @property
     def frozen(self) -> bool:

@@ -113,30 +113,31 @@ class SqliteCover:
             (utc_iso(now), limit))
         return [_request(r) for r in rows]
 
-    async def committed_shares(self, instalment_ids: list[int]) -> dict[int, int]:
-        """Per instalment, the share (bp) already asked for or covered: open requests plus
-        active agreements still covering it."""
+    async def room(self, instalment_ids: list[int],
+                   exclude_request: int | None = None) -> dict[int, Money]:
+        """Per instalment, what is still free to cover, in fen: its amount less what was
+        paid, less friends' parts still to debit, less the parts open requests ask for."""
         if not instalment_ids:
             return {}
         marks = ",".join("?" * len(instalment_ids))
         rows = await self._conn.execute_fetchall(
-            "SELECT c.instalment_id, SUM(r.share_bp) FROM cover_request_instalments c"
-            f" JOIN cover_requests r ON r.id = c.request_id WHERE r.status IN {_OPEN}"
-            f" AND c.instalment_id IN ({marks}) GROUP BY c.instalment_id"
-            " UNION ALL SELECT ai.instalment_id, SUM(a.share_bp) FROM agreement_instalments ai"
-            " JOIN agreements a ON a.id = ai.agreement_id WHERE ai.status = 'covered'"
-            f" AND ai.instalment_id IN ({marks}) GROUP BY ai.instalment_id",
-            [*instalment_ids, *instalment_ids])
-        shares: dict[int, int] = {}
-        for instalment_id, share in rows:
-            shares[instalment_id] = shares.get(instalment_id, 0) + share
-        return shares
+            "SELECT i.id, i.principal + i.fee - i.paid_amount"
+            " - (SELECT COALESCE(SUM(ai.amount), 0) FROM agreement_instalments ai"
+            "    WHERE ai.instalment_id = i.id AND ai.status = 'covered')"
+            " - (SELECT COALESCE(SUM((i.principal + i.fee) * r.share_bp / 10000), 0)"
+            "    FROM cover_request_instalments c JOIN cover_requests r ON r.id = c.request_id"
+            f"   WHERE c.instalment_id = i.id AND r.status IN {_OPEN} AND r.id != ?)"
+            f" FROM instalments i WHERE i.id IN ({marks})",
+            [exclude_request or 0, *instalment_ids])
+        return {r[0]: Money(max(0, r[1])) for r in rows}
 
     async def parties_on_bill(self, bill_id: int) -> int:
         """How many requests or agreements are asking for or covering this bill now."""
         rows = await self._conn.execute_fetchall(
             f"SELECT (SELECT COUNT(*) FROM cover_requests WHERE bill_id = ? AND status IN {_OPEN})"
-            " + (SELECT COUNT(*) FROM agreements WHERE bill_id = ? AND status = 'active')",
+            " + (SELECT COUNT(*) FROM agreements a WHERE a.bill_id = ? AND (a.status = 'active'"
+            "    OR EXISTS (SELECT 1 FROM agreement_instalments ai WHERE ai.agreement_id = a.id"
+            "               AND ai.status = 'covered')))",
             (bill_id, bill_id))
         return rows[0][0]
 
@@ -169,10 +170,11 @@ class SqliteCover:
                                                  (request_id,))
         return _agreement(rows[0]) if rows else None
 
-    async def agreements_of(self, user_id: int) -> list[Agreement]:
+    async def agreements_of(self, user_id: int, limit: int = 20) -> list[Agreement]:
+        """The most recent agreements where the user is either party."""
         rows = await self._conn.execute_fetchall(
-            f"{_AGREEMENT} WHERE friend_id = ? OR borrower_id = ? ORDER BY id DESC",
-            (user_id, user_id))
+            f"{_AGREEMENT} WHERE friend_id = ? OR borrower_id = ? ORDER BY id DESC LIMIT ?",
+            (user_id, user_id, limit))
         return [_agreement(r) for r in rows]
 
     async def covered(self, agreement_id: int) -> list[CoveredInstalment]:
@@ -244,7 +246,9 @@ class SqliteCover:
             "  AND ai.status = 'covered' AND i.status = 'unpaid'),"
             " (SELECT COUNT(*) FROM instalments i JOIN bills b ON b.id = i.bill_id"
             "  WHERE b.borrower_id = ? AND i.status = 'unpaid' AND i.due_date < ?),"
-            " (SELECT COUNT(*) FROM agreements WHERE friend_id = ? AND status = 'defaulted')",
+            " (SELECT COUNT(DISTINCT ai.agreement_id) FROM agreement_instalments ai"
+            "  JOIN agreements a ON a.id = ai.agreement_id"
+            "  WHERE a.friend_id = ? AND ai.status = 'defaulted')",
             (friend_id, friend_id, friend_id, today.isoformat(), friend_id))
         active, exposure, overdue, defaults = counts[0]
         return monthly, active, Money(exposure), overdue, defaults

@@ -65,6 +65,16 @@ class SqliteOutbox:
             "UPDATE outbox SET status = 'blocked', last_error = 'recipient blocked the bot'"
             " WHERE recipient_id = ? AND status = 'pending'", (user_id,))
 
+    async def release_held(self, user_id: int, since: datetime) -> int:
+        """Notices held while the user had blocked the bot, planned since ``since``: back
+        to pending (older ones are stale and stay held)."""
+        before = self._conn.total_changes
+        await self._conn.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = NULL"
+            " WHERE recipient_id = ? AND status = 'blocked' AND created_at >= ?",
+            (utc_iso(self._clock.now()), user_id, utc_iso(since)))
+        return self._conn.total_changes - before
+
     async def counts(self) -> dict[str, int]:
         rows = await self._conn.execute_fetchall(
             "SELECT status, COUNT(*) FROM outbox GROUP BY status")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
@@ -34,6 +36,7 @@ class SqliteUnitOfWork:
         self._db = db
         self._clock = clock
         self._tx: Transaction | None = None
+        self._savepoints = 0
 
     async def __aenter__(self) -> Self:
         self._tx = await self._db.begin()
@@ -47,6 +50,23 @@ class SqliteUnitOfWork:
         self.outbox = SqliteOutbox(conn, self._clock)
         self.events = SqliteEventLog(conn, self._clock)
         return self
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested step that can fail alone: its writes are undone, the unit goes on."""
+        if self._tx is None:
+            raise RuntimeError("unit of work is not open")
+        conn = self._tx.conn
+        self._savepoints += 1
+        name = f"step{self._savepoints}"
+        await conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await conn.execute(f"ROLLBACK TO {name}")
+            await conn.execute(f"RELEASE {name}")
+            raise
+        await conn.execute(f"RELEASE {name}")
 
     async def commit(self) -> None:
         if self._tx is None:

@@ -7,7 +7,8 @@ import aiosqlite
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.users import Language, User
 
-_COLUMNS = "id, display_name, language, telegram_language, created_at, frozen_reason"
+_COLUMNS = ("id, display_name, language, telegram_language, created_at, frozen_reason,"
+            " blocked_at")
 
 
 def _user(row: aiosqlite.Row) -> User:
@@ -15,7 +16,7 @@ def _user(row: aiosqlite.Row) -> User:
                 language=Language.parse(row["language"]) if row["language"] else None,
                 telegram_language=row["telegram_language"],
                 created_at=parse_utc_iso(row["created_at"]),
-                frozen_reason=row["frozen_reason"])
+                frozen_reason=row["frozen_reason"], blocked=row["blocked_at"] is not None)
 
 
 class SqliteUsers:

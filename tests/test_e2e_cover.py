@@ -198,10 +198,17 @@ async def test_decline_cancel_revoke_and_expiry(bot, clock):
     jane = await borrower_with_bill(bot)
     li = bot.person(3002, "Li", "en")
     _, first = await ask_by_link(jane, "50%")
+    eve = bot.person(3008, "Eve", "en")  # sees the link first, says no: it stays open
+    await eve.open_link(first)
+    await press_and_edit(eve, await eve.reply(), "Decline")
     await li.open_link(first)
     review = await li.reply()
-    await jane.reply()  # opened
-    declined = await press_and_edit(li, review, "Decline")
+    await jane.reply()  # opened (by Eve; Li's look is not the first)
+    await press_and_edit(li, review, "Accept")
+    await jane.reply()  # accepted
+    await li.press(review, data="fr:d:1")  # the Decline Li saw with the request
+    await li.next("answer")
+    declined = await li.next("edit")
     assert "You declined" in declined.text
     assert "Li declined your request #1" in (await jane.reply()).text
 

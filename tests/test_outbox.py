@@ -112,9 +112,13 @@ async def test_blocked_user_is_marked_and_not_retried(harness):
     await sender.drain()
     assert len([c for c in harness.api.calls if c[0] == "sendMessage"]) == calls  # no retry
     harness.api.blocked.discard(bob.id)
-    await bob.send("/start")  # Bob unblocks and writes again: he can be reached again
+    await bob.send("/start")  # Bob unblocks and writes again: he can be reached again...
     await bob.reply()
     assert q(harness.db_path, "SELECT blocked_at FROM users WHERE id = 4101") == [(None,)]
+    counts = await sender.drain()  # ...and what was held for him goes out after all
+    assert counts.sent == 3
+    assert q(harness.db_path, "SELECT status, COUNT(*) FROM outbox WHERE recipient_id = 4101"
+                              " GROUP BY 1") == [("sent", 3)]
 
 
 async def test_a_new_sender_resumes_the_backlog(harness):
@@ -149,3 +153,29 @@ async def test_two_drains_at_once_send_each_notice_once(harness):
     await asyncio.gather(drain_job(Context()), drain_job(Context()))
     sent = [o for o in harness.api.outputs if o.kind == "message"]
     assert len(sent) == 20 and len({(o.chat_id, o.text) for o in sent}) == 20
+
+
+async def test_a_429_pauses_all_sending_for_the_time_telegram_asks(harness):
+    people = [harness.person(4400 + i, f"P{i}", "en").id for i in range(4)]
+    await plan(harness, notices(people, 5))
+    first = {"done": False}
+
+    def fault(method, params):
+        if method == "sendMessage" and not first["done"]:
+            first["done"] = True
+            return too_many_requests(30)
+        return None
+
+    harness.api.fault = fault
+    bot = await fast_bot(harness)  # no PTB rate limiter: its own retries would hide the 429
+    sender = OutboxSender(bot, services(harness.app), concurrency=1)
+    assert (await sender.drain()).rate_limited
+    sent_before = len([o for o in harness.api.outputs if o.kind == "message"])
+    harness.clock.advance(timedelta(seconds=2))  # the next periodic drain
+    assert (await sender.drain()).rate_limited
+    assert len([o for o in harness.api.outputs if o.kind == "message"]) == sent_before
+    harness.clock.advance(timedelta(seconds=29))
+    counts = await sender.drain()
+    await bot.shutdown()
+    assert not counts.rate_limited
+    assert q(harness.db_path, "SELECT status, COUNT(*) FROM outbox GROUP BY 1") == [("sent", 20)]

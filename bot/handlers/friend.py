@@ -137,12 +137,15 @@ async def _decline(update: Update, context: ContextTypes.DEFAULT_TYPE,
     found = services(context)
     user_id = update.effective_user.id
     try:
-        request = await cover.decline(found.uow, request_id=press.request_id, user_id=user_id,
-                                      now=found.clock.now())
+        request, ended = await cover.decline(found.uow, request_id=press.request_id,
+                                             user_id=user_id, now=found.clock.now())
     except CoverRefused as refused:
         await _refuse(update, say, refused)
         return
     await update.callback_query.answer()
+    if not ended:  # a viewer of an open link: the request stays open for others
+        await edit(update.callback_query, say("invite.dismissed"))
+        return
     borrower = await display_name(found, request.borrower_id)
     await edit(update.callback_query, say("invite.declined", borrower=borrower))
     await tell(context.bot, found, request.borrower_id, "notify.declined",

@@ -113,9 +113,9 @@ async def create_request(uow: UnitOfWorkFactory, tokens: InviteTokens, config: C
             raise CoverRefused(CoverRefusal.NOTHING_TO_COVER)
         if await tx.cover.parties_on_bill(bill_id) >= MAX_FRIENDS_PER_BILL:
             raise CoverRefused(CoverRefusal.TOO_MANY_FRIENDS, max=MAX_FRIENDS_PER_BILL)
-        committed = await tx.cover.committed_shares(wanted)
-        free = [i for i in wanted if committed.get(i, 0) + share_bp <= FULL_SHARE_BP
-                and friend_part(unpaid[i].amount, share_bp).fen > 0]
+        room = await tx.cover.room(wanted)
+        free = [i for i in wanted
+                if 0 < friend_part(unpaid[i].amount, share_bp).fen <= room[i].fen]
         if (instalment_ids is not None and len(free) < len(wanted)) or not free:
             raise CoverRefused(CoverRefusal.SHARE_TAKEN)
         recent = await tx.cover.created_since(borrower_id, now - timedelta(hours=24))
@@ -228,17 +228,23 @@ async def accept(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
 
 
 async def decline(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
-                  now: datetime) -> CoverRequest:
+                  now: datetime) -> tuple[CoverRequest, bool]:
+    """The friend says no. Returns the request and whether it ended: an open link or card
+    that nobody accepted yet stays open when one of its viewers declines."""
     async with uow() as tx:
         request = await _load(tx, request_id)
         await _check_taker(tx, request, user_id, now)
-        declined = request.transition("decline", friend_id=request.friend_id or user_id)
+        if request.friend_id is None:
+            # An open link or card may be seen by many (a card shared in a group): one
+            # viewer saying no must not end it for the friend it was meant for.
+            return request, False
+        declined = request.transition("decline")
         if not await tx.cover.save_request(declined, request.status):
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.declined",
                                      {"by": "friend"}))
         await tx.commit()
-    return declined
+    return declined, True
 
 
 async def _borrower_action(uow: UnitOfWorkFactory, action: str, request_id: int,
@@ -290,6 +296,8 @@ async def _friend_request(tx: UnitOfWork, request_id: int, friend_id: int,
         raise CoverRefused(CoverRefusal.TAKEN)
     if request.status is not CoverStatus.ACCEPTED:
         raise CoverRefused(CoverRefusal.CLOSED, status=request.status.value)
+    if await _frozen(tx, friend_id) or await _frozen(tx, request.borrower_id):
+        raise CoverRefused(CoverRefusal.FROZEN)  # an operator's hold stops it at every step
     if await tx.identities.get(friend_id) is None:
         raise CoverRefused(CoverRefusal.UNVERIFIED)
     return request
@@ -345,6 +353,11 @@ async def _terms(tx: UnitOfWork, request: CoverRequest, friend_id: int, share_bp
     parts = [(i, p) for i, p in parts if p.fen > 0]
     if not parts:
         raise CoverRefused(CoverRefusal.NOTHING_TO_COVER)
+    # Payments or other friends since the request was made may have left less room than
+    # the share asks for: then what was shown can no longer be signed.
+    room = await tx.cover.room([i.id for i, _ in parts], exclude_request=request.id)
+    if any(p.fen > room[i.id].fen for i, p in parts):
+        raise CoverRefused(CoverRefusal.STALE)
     terms = AgreementTerms(
         borrower_name=mask_name(borrower.legal_name), borrower_id_mask=borrower.id_mask,
         friend_name=mask_name(friend.legal_name), friend_id_mask=friend.id_mask,

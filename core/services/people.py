@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from core.clock import Clock
 from core.ports import UnitOfWorkFactory
 from core.services.users import choose_language, register_seen
 from core.users import Language, User
 
 
 class People:
-    def __init__(self, uow: UnitOfWorkFactory, capacity: int = 50_000) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, capacity: int = 50_000) -> None:
         self._uow = uow
+        self._clock = clock
         self._capacity = capacity
         self._known: OrderedDict[int, User] = OrderedDict()
 
@@ -22,7 +24,8 @@ class People:
                 and cached.telegram_language == telegram_language):
             self._known.move_to_end(user_id)
             return cached
-        user = await register_seen(self._uow, user_id, display_name, telegram_language)
+        user = await register_seen(self._uow, self._clock, user_id, display_name,
+                                   telegram_language)
         self._remember(user)
         return user
 

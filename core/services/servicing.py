@@ -18,6 +18,7 @@ again, so re-running it changes nothing and plans nothing, even after later date
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,12 +27,17 @@ from core.accounts import receivable_of, wallet_of
 from core.agreement import AgreementStatus
 from core.clock import Clock
 from core.events import SYSTEM, Event
-from core.ledger import InsufficientFunds, Transfer
+from core.ledger import InsufficientFunds, LedgerError, Transfer
 from core.money import Money
 from core.outbox import Notice, QuietHours
 from core.ports import UnitOfWork, UnitOfWorkFactory
 
 PAGE = 500
+log = logging.getLogger(__name__)
+
+
+class StorageRefused(Exception):
+    """The book refused a step (a constraint): a bug to look into, not a customer's fault."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +108,20 @@ async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: Se
             if not due:
                 return
             for debit in due:
-                await _debit(tx, policy, day, debit, page, planner)
+                try:
+                    async with tx.savepoint():
+                        await _debit(tx, policy, day, debit, page, planner)
+                except (LedgerError, StorageRefused) as error:
+                    # One part the book refuses must not stop everyone's servicing: it is
+                    # set aside for operators and tried again tomorrow.
+                    log.error("debit of instalment %s (agreement %s) refused: %s",
+                              debit.instalment_id, debit.agreement_id, error)
+                    await tx.servicing.debit_failed(debit, day, day + timedelta(days=1),
+                                                    defaulted=False)
+                    await tx.events.append(Event(SYSTEM, f"instalment:{debit.instalment_id}",
+                                                 "debit.error", {"agreement": debit.agreement_id,
+                                                                 "error": str(error)[:200]}))
+                    page.failed += 1
             await planner.flush(tx)
             await tx.servicing.add_counts(day, debited=page.debited, failed=page.failed,
                                           retried=page.retried, defaulted=page.defaulted)
@@ -119,6 +138,9 @@ async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, coun
     facts = {"agreement": debit.agreement_id, "amount": debit.amount.fen,
              "attempt": debit.attempts, "merchant": debit.merchant, "seq": debit.seq,
              "of": debit.of, "due": debit.due_date.isoformat(), "instalment": debit.instalment_id}
+    instalment = await tx.bills.instalment(debit.instalment_id)
+    if instalment is None or debit.amount > instalment.outstanding:
+        raise StorageRefused(f"part {debit.amount} exceeds what is left of the instalment")
     try:
         posted = await tx.ledger.post(Transfer.between(
             f"debit:{debit.agreement_id}:{debit.instalment_id}:{debit.attempts}", "debit",
@@ -237,10 +259,13 @@ async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
                              "seq": inst.seq, "of": inst.of, "due": inst.due_date.isoformat(),
                              "days": days}
                     own = inst.amount - inst.paid - Money(sum(p.fen for _, p in inst.parts))
-                    for friend, part in inst.parts:
+                    by_friend: dict[int, int] = {}
+                    for friend, part in inst.parts:  # one friend may hold two agreements
+                        by_friend[friend] = by_friend.get(friend, 0) + part.fen
+                    for friend, fen in by_friend.items():
                         planner.add(Notice(f"{friend}:{inst.instalment_id}:{kind}{days}:{day}",
                                            friend, f"reminder_{kind}",
-                                           {**facts, "amount": part.fen, "role": "friend"}))
+                                           {**facts, "amount": fen, "role": "friend"}))
                     if own.fen > 0 or kind == "overdue":
                         amount = own if own.fen > 0 else inst.amount - inst.paid
                         planner.add(Notice(
