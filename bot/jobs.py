@@ -11,7 +11,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.context import services
 from bot.handlers.agreements import expire_requests
-from bot.outbox_sender import OutboxSender
+from bot.outbox_sender import sender
 from bot.settings import Settings
 from core.services.servicing import business_dates_to_run, run_servicing
 
@@ -26,16 +26,6 @@ async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         counts = await run_servicing(found.uow, found.clock, found.tz, found.servicing, day)
         log.info("servicing %s: %s", day, counts)
     await drain_job(context)
-
-
-SENDER = "outbox_sender"
-
-
-def sender(context: ContextTypes.DEFAULT_TYPE) -> OutboxSender:
-    """The one sender of this process (wiring kept in bot_data, made on first use)."""
-    if SENDER not in context.bot_data:
-        context.bot_data[SENDER] = OutboxSender(context.bot, services(context))
-    return context.bot_data[SENDER]
 
 
 async def drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:

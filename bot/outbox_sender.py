@@ -21,7 +21,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import callbacks
+from bot import callbacks, keyboards
 from bot.context import Services, Speaker
 from bot.formatting import day
 from core.money import Money
@@ -42,6 +42,8 @@ class DrainCounts:
 
 
 def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
+    if message.kind.startswith(("notify.", "invite.")):
+        return _render_cover(message, say)
     params = dict(message.params)
     role = params.pop("role", None)
     if role is None and message.kind.startswith(("debit_", "reminder_")):
@@ -68,6 +70,23 @@ def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMar
     else:
         markup = None
     return text, markup
+
+
+def _render_cover(message: OutboxMessage,
+                  say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Notices about requests and agreements: the kind is the text's key."""
+    params = dict(message.params)
+    button = params.pop("_button", None)
+    for name in params.pop("_money", []):
+        params[name] = Money(int(params[name]))
+    if message.kind not in say.texts.keys(say.language):
+        return say("servicing.unknown_notice"), None
+    markup = None
+    if button and button[0] == "revoke":
+        markup = keyboards.revoke_request(int(button[1]), say)
+    elif button and button[0] == "view":
+        markup = keyboards.view_request(int(button[1]), say)
+    return say(message.kind, **params), markup
 
 
 def _retry_after(error: RetryAfter) -> timedelta:
@@ -182,3 +201,20 @@ class OutboxSender:
             await tx.outbox.mark_blocked(message.recipient_id)
             await tx.commit()
         self._services.people.forget(message.recipient_id)  # their next /start unblocks them
+
+
+SENDER = "outbox_sender"
+
+
+def sender(context) -> OutboxSender:
+    """The one sender of this process (wiring kept in bot_data, made on first use)."""
+    from bot.context import services
+
+    if SENDER not in context.bot_data:
+        context.bot_data[SENDER] = OutboxSender(context.bot, services(context))
+    return context.bot_data[SENDER]
+
+
+async def send_now(context) -> None:
+    """After an action planned notices: deliver them now rather than at the next tick."""
+    await sender(context).drain(max_batches=1)

@@ -4,9 +4,11 @@ once. Non-urgent ones wait for the end of quiet hours in the platform's timezone
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+IMMEDIATELY = datetime(2000, 1, 1, tzinfo=UTC)  # "not before" for what may go out at once
 
 
 @dataclass(frozen=True, slots=True)

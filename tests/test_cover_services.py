@@ -243,3 +243,22 @@ async def test_borrower_takes_back_any_time(db, uow):
     done = await cover.terminate(uow, CONFIG, agreement_id=agreement.id, user_id=1,
                                  today=bill.instalments[0].due_date - timedelta(days=1))
     assert len(done.returned) == 3 and done.kept == []
+
+
+async def test_notices_are_planned_with_the_change_they_report(db, uow):
+    """Each transition's notice is in the outbox in the same transaction: a Telegram error
+    later can delay it, never lose it."""
+    bill = await setup_bill(uow)
+    created = await ask(uow, bill)
+    later = NOW + timedelta(hours=49)
+    await cover.open_request(uow, request_id=created.request.id, user_id=2, now=NOW)
+    second = await ask(uow, bill, share=100)
+    third = await ask(uow, bill, share=100)
+    expired = await cover.expire_due(uow, now=later)
+    assert {r.id for r in expired} == {created.request.id, second.request.id, third.request.id}
+    rows = q(db.path, "SELECT key, recipient_id, kind, status FROM outbox ORDER BY id")
+    assert rows == [
+        (f"cover:{created.request.id}:opened:1", 1, "notify.opened", "pending"),
+        (f"cover:{created.request.id}:expired:1", 1, "notify.expired", "pending"),
+        (f"cover:{second.request.id}:expired:1", 1, "notify.expired", "pending"),
+        (f"cover:{third.request.id}:expired:1", 1, "notify.expired", "pending")]

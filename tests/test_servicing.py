@@ -147,13 +147,14 @@ async def test_reminders_go_to_the_payer_and_wait_for_quiet_hours(db, uow, clock
     await covered_bill(uow, 5, 15, share=5_000)
     counts = await serve(uow, clock, DUE1 - timedelta(days=3))
     assert counts.reminders_planned == 2
-    rows = q(db.path, "SELECT recipient_id, kind, params, not_before FROM outbox ORDER BY 1")
+    rows = q(db.path, "SELECT recipient_id, kind, params, not_before FROM outbox"
+                      " WHERE kind LIKE 'reminder%' ORDER BY 1")
     assert [(r, k) for r, k, _, _ in rows] == [(5, "reminder_due"), (15, "reminder_due")]
     assert all('"amount": 5000' in p and '"days": 3' in p for _, _, p, _ in rows)
     # Planned at 06:00 in Shanghai, inside 22:00-08:00: held until 08:00 local (00:00 UTC).
     assert {nb for *_, nb in rows} == {"2026-12-26T00:00:00.000000+00:00"}
     await serve(uow, clock, DUE1 - timedelta(days=2))  # no reminder day
-    assert q(db.path, "SELECT COUNT(*) FROM outbox") == [(2,)]
+    assert q(db.path, "SELECT COUNT(*) FROM outbox WHERE kind LIKE 'reminder%'") == [(2,)]
     for d in (1, 0):
         await serve(uow, clock, DUE1 - timedelta(days=d))
     for d in (1, 2, 3, 7):

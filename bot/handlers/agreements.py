@@ -10,7 +10,8 @@ from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit
 from bot.formatting import day
 from bot.handlers.cover import invite_link
-from bot.notify import display_name, tell
+from bot.notify import display_name
+from bot.outbox_sender import send_now
 from core.agreement import AgreementStatus, share_text
 from core.cover import CoverStatus, Route
 from core.services import cover
@@ -141,17 +142,12 @@ async def terminate_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await query.answer()
     await edit(query, say("terminate.done", id=agreement.id, returned=len(done.returned),
                           kept=len(done.kept)))
-    other = agreement.borrower_id if is_friend else agreement.friend_id
-    await tell(context.bot, found, other,
-               "notify.terminated_by_friend" if is_friend else "notify.terminated_by_borrower",
-               name=await display_name(found, user_id), id=agreement.id,
-               returned=len(done.returned), kept=len(done.kept))
+    await send_now(context)
 
 
 async def expire_requests(context: ContextTypes.DEFAULT_TYPE) -> None:
     """A periodic job: requests past their time end as expired; the borrower is told."""
     found = services(context)
-    for request in await cover.expire_due(found.uow, now=found.clock.now()):
-        for party in {request.borrower_id, request.friend_id} - {None}:
-            await tell(context.bot, found, party, "notify.expired", id=request.id)
+    if await cover.expire_due(found.uow, now=found.clock.now()):  # their notices are planned
+        await send_now(context)
 

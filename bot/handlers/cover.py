@@ -21,7 +21,8 @@ from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit
 from bot.formatting import moment
 from bot.handlers.fallback import cancel_conversation
-from bot.notify import display_name, tell
+from bot.notify import display_name
+from bot.outbox_sender import send_now
 from core.bills import Bill, InstalmentStatus
 from core.cover import CoverRequest, Route
 from core.money import Money
@@ -149,9 +150,10 @@ async def route_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
         await query.message.reply_text(
             say("cover.pick_contact"), reply_markup=keyboards.pick_contact(_picker(draft), say))
         return CONTACT
-    request = await _create(update, context, Route(route), None, say)
-    if request is None:
+    created = await _create(update, context, Route(route), None, say)
+    if created is None:
         return ConversationHandler.END
+    request = created.request
     found = services(context)
     expires = moment(request.expires_at, found.tz, say.language)
     if route == "link":
@@ -178,16 +180,15 @@ async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await update.effective_message.reply_text(say("callback.invalid"))
         return CONTACT if draft else ConversationHandler.END
     friend_id = shared.users[0].user_id
-    request = await _create(update, context, Route.CONTACT, friend_id, say)
-    if request is None:
+    created = await _create(update, context, Route.CONTACT, friend_id, say)
+    if created is None:
         return ConversationHandler.END
+    request, reached = created.request, created.pushed
     found = services(context)
-    name = await display_name(found, friend_id) if friend_id else say("someone")
+    name = await display_name(found, friend_id)
     if shared.users[0].first_name and name.startswith("#"):
         name = shared.users[0].first_name
-    borrower = await display_name(found, update.effective_user.id)
-    reached = await tell(context.bot, found, friend_id, "invite.push",
-                         lambda s: keyboards.view_request(request.id, s), name=borrower)
+    await send_now(context)
     expires = moment(request.expires_at, found.tz, say.language)
     if reached:
         text = say("cover.sent_to_friend", id=request.id, name=name, expires=expires)
@@ -198,7 +199,7 @@ async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Route,
-                  friend_id: int | None, say: Speaker) -> CoverRequest | None:
+                  friend_id: int | None, say: Speaker) -> cover.Created | None:
     found = services(context)
     draft = context.user_data.pop(DRAFT, {})
     try:
@@ -212,7 +213,7 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
             say(f"cover.refused.{refused.reason.value}", **refused.detail),
             reply_markup=ReplyKeyboardRemove())
         return None
-    return created.request
+    return created
 
 
 
@@ -233,11 +234,7 @@ async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     key = "cover.cancelled" if action == "c" else "cover.revoked"
     await edit(query, say(key, id=request.id))
-    if request.friend_id is not None:
-        borrower = await display_name(found, request.borrower_id)
-        await tell(context.bot, found, request.friend_id,
-                   "notify.cancelled" if action == "c" else "notify.revoked",
-                   name=borrower, id=request.id)
+    await send_now(context)
 
 
 def conversation() -> ConversationHandler:

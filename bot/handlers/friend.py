@@ -13,7 +13,8 @@ from bot import callbacks, keyboards
 from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit
 from bot.formatting import day, moment
-from bot.notify import display_name, tell
+from bot.notify import display_name
+from bot.outbox_sender import send_now
 from core.agreement import share_text
 from core.capacity import Decision, IncomeBand, ReviewOutcome
 from core.cover import CoverRequest, friend_part
@@ -57,8 +58,7 @@ async def _opened(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id
         await _refuse(update, say, refused)
         return None
     if first:
-        await tell(context.bot, found, request.borrower_id, "notify.opened",
-                   name=await display_name(found, update.effective_user.id), id=request.id)
+        await send_now(context)
     return request
 
 
@@ -110,9 +110,7 @@ async def _accept(update: Update, context: ContextTypes.DEFAULT_TYPE,
         return
     await update.callback_query.answer()
     if first:
-        await tell(context.bot, found, request.borrower_id, "notify.accepted",
-                   lambda s: keyboards.revoke_request(request.id, s),
-                   name=await display_name(found, user_id), id=request.id)
+        await send_now(context)
     async with found.uow() as tx:
         verified = await tx.identities.get(user_id) is not None
     if verified:
@@ -148,8 +146,7 @@ async def _decline(update: Update, context: ContextTypes.DEFAULT_TYPE,
         return
     borrower = await display_name(found, request.borrower_id)
     await edit(update.callback_query, say("invite.declined", borrower=borrower))
-    await tell(context.bot, found, request.borrower_id, "notify.declined",
-               name=await display_name(found, user_id), id=request.id)
+    await send_now(context)
 
 
 def _reasons(outcome: ReviewOutcome, say: Speaker) -> str:
@@ -172,10 +169,7 @@ async def _income(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await update.callback_query.answer()
     if outcome.decision is Decision.DECLINE:
         await edit(update.callback_query, say("review.decline", reasons=_reasons(outcome, say)))
-        async with found.uow() as tx:
-            request = await tx.cover.request(press.request_id)
-        await tell(context.bot, found, request.borrower_id, "notify.declined_review",
-                   name=await display_name(found, user_id), id=request.id)
+        await send_now(context)
         return
     if outcome.decision is Decision.REDUCE:
         await edit(update.callback_query,
@@ -244,9 +238,4 @@ async def _sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
         return  # a second tap: the first one already did everything below
     await query.edit_message_reply_markup(None)  # the signed text stays on screen
     await query.message.reply_text(say("agreement.signed", id=signed.agreement.id))
-    async with found.uow() as tx:
-        covered = await tx.cover.covered(signed.agreement.id)
-    total = Money(sum(c.amount.fen for c in covered))
-    await tell(context.bot, found, signed.agreement.borrower_id, "notify.signed",
-               name=await display_name(found, user_id), agreement=signed.agreement.id,
-               id=press.request_id, total=total)
+    await send_now(context)

@@ -39,6 +39,7 @@ from core.cover import (
 from core.events import SYSTEM, Event, user_actor
 from core.identity import mask_name
 from core.money import Money
+from core.outbox import IMMEDIATELY, Notice
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.users import Language
 
@@ -82,10 +83,33 @@ class CoverRefused(Exception):
 class Created:
     request: CoverRequest
     token: str
+    pushed: bool = False  # an addressed friend who uses the bot was sent the request
 
 
 def _subject(request: CoverRequest) -> str:
     return f"cover:{request.id}"
+
+
+async def display_name(tx: UnitOfWork, user_id: int | None) -> str:
+    """How one party is shown to the other: Telegram name, and the masked legal name once
+    verified (张* / J*** S****)."""
+    if user_id is None:
+        return ""
+    user = await tx.users.get(user_id)
+    identity = await tx.identities.get(user_id)
+    name = (user.display_name if user and user.display_name else "") or f"#{user_id}"
+    return f"{name} ({mask_name(identity.legal_name)})" if identity is not None else name
+
+
+async def _tell(tx: UnitOfWork, request_id: int, event: str, recipient: int | None,
+                text: str, button: list | None = None, **params: object) -> None:
+    """Plan a notice to the other party in the same transaction as the change it reports:
+    it cannot be lost to a Telegram error, and a retried action cannot send it twice."""
+    if recipient is None:
+        return
+    notice = Notice(f"cover:{request_id}:{event}:{recipient}", recipient, text,
+                    {**params, **({"_button": button} if button else {})}, urgent=True)
+    await tx.outbox.plan([(notice, IMMEDIATELY)])
 
 
 async def _frozen(tx: UnitOfWork, user_id: int) -> bool:
@@ -130,8 +154,13 @@ async def create_request(uow: UnitOfWorkFactory, tokens: InviteTokens, config: C
         await tx.events.append(Event(user_actor(borrower_id), _subject(request), "cover.created",
                                      {"bill": bill_id, "instalments": free, "share_bp": share_bp,
                                       "route": route.value, "friend": friend_id}))
+        friend = await tx.users.get(friend_id) if friend_id is not None else None
+        reachable = friend is not None and friend.display_name != "" and not friend.blocked
+        if reachable:  # they have talked to the bot: a push reaches them
+            await _tell(tx, request.id, "invite", friend_id, "invite.push",
+                        ["view", request.id], name=await display_name(tx, borrower_id))
         await tx.commit()
-    return Created(request, token)
+    return Created(request, token, reachable)
 
 
 async def _load(tx: UnitOfWork, request_id: int) -> CoverRequest:
@@ -148,8 +177,14 @@ async def _expire_if_due(uow_tx: UnitOfWork, request: CoverRequest, now: datetim
         expired = request.transition("expire")
         if await uow_tx.cover.save_request(expired, request.status):
             await uow_tx.events.append(Event(SYSTEM, _subject(request), "cover.expired", {}))
+            await _tell_expired(uow_tx, expired)
             await uow_tx.commit()
         raise CoverRefused(CoverRefusal.EXPIRED)
+
+
+async def _tell_expired(tx: UnitOfWork, request: CoverRequest) -> None:
+    for party in (request.borrower_id, request.friend_id):
+        await _tell(tx, request.id, "expired", party, "notify.expired", id=request.id)
 
 
 async def _check_taker(tx: UnitOfWork, request: CoverRequest, user_id: int,
@@ -204,6 +239,8 @@ async def open_request(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.opened",
                                      {"by": user_id}))
+        await _tell(tx, request.id, "opened", request.borrower_id, "notify.opened",
+                    name=await display_name(tx, user_id), id=request.id)
         await tx.commit()
     return opened, True
 
@@ -223,6 +260,8 @@ async def accept(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
             raise CoverRefused(CoverRefusal.TAKEN)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.accepted",
                                      {"friend": user_id}))
+        await _tell(tx, request.id, "accepted", request.borrower_id, "notify.accepted",
+                    ["revoke", request.id], name=await display_name(tx, user_id), id=request.id)
         await tx.commit()
     return accepted, True
 
@@ -243,6 +282,8 @@ async def decline(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.declined",
                                      {"by": "friend"}))
+        await _tell(tx, request.id, "declined", request.borrower_id, "notify.declined",
+                    name=await display_name(tx, user_id), id=request.id)
         await tx.commit()
     return declined, True
 
@@ -261,6 +302,9 @@ async def _borrower_action(uow: UnitOfWorkFactory, action: str, request_id: int,
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(borrower_id), _subject(request),
                                      f"cover.{changed.status.value}", {}))
+        await _tell(tx, request.id, changed.status.value, request.friend_id,
+                    f"notify.{changed.status.value}", name=await display_name(tx, borrower_id),
+                    id=request.id)
         await tx.commit()
     return changed
 
@@ -283,6 +327,7 @@ async def expire_due(uow: UnitOfWorkFactory, *, now: datetime,
             changed = request.transition("expire")
             if await tx.cover.save_request(changed, request.status):
                 await tx.events.append(Event(SYSTEM, _subject(request), "cover.expired", {}))
+                await _tell_expired(tx, changed)
                 expired.append(changed)
         await tx.commit()
     return expired
@@ -332,6 +377,9 @@ async def review_friend(uow: UnitOfWorkFactory, config: CoverConfig, *, request_
             await tx.cover.save_request(declined, request.status)
             await tx.events.append(Event(SYSTEM, _subject(request), "cover.declined",
                                          {"by": "review", "reasons": reasons}))
+            await _tell(tx, request.id, "declined", request.borrower_id,
+                        "notify.declined_review", name=await display_name(tx, friend_id),
+                        id=request.id)
         else:
             await tx.events.append(Event(SYSTEM, _subject(request), "cover.reviewed",
                                          {"decision": outcome.decision.value,
@@ -419,6 +467,10 @@ async def sign(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int, 
                     "version": text.version, "sha256": text.sha256, "message": message_id})]
             + [Event(actor, f"instalment:{i}", "instalment.covered",
                      {"agreement": agreement.id, "amount": part.fen}) for i, part in parts])
+        await _tell(tx, request.id, "signed", request.borrower_id, "notify.signed",
+                    name=await display_name(tx, friend_id), agreement=agreement.id,
+                    id=request.id, total=Money(sum(p.fen for _, p in parts)).fen,
+                    _money=["total"])
         await tx.commit()
     return Signed(agreement, already=False)
 
@@ -459,6 +511,12 @@ async def terminate(uow: UnitOfWorkFactory, config: CoverConfig, *, agreement_id
                     "kept": kept})]
             + [Event(actor, f"instalment:{i}", "instalment.returned",
                      {"agreement": agreement.id}) for i in returned])
+        other = agreement.borrower_id if by_friend else agreement.friend_id
+        await _tell(tx, agreement.request_id, "terminated", other,
+                    "notify.terminated_by_friend" if by_friend
+                    else "notify.terminated_by_borrower",
+                    name=await display_name(tx, user_id), id=agreement.id,
+                    returned=len(returned), kept=len(kept))
         ended = await tx.cover.agreement(agreement.id)
         await tx.commit()
     assert ended is not None
