@@ -249,11 +249,11 @@ async def test_notices_are_planned_with_the_change_they_report(db, uow):
     """Each transition's notice is in the outbox in the same transaction: a Telegram error
     later can delay it, never lose it."""
     bill = await setup_bill(uow)
-    created = await ask(uow, bill)
+    created = await ask(uow, bill, share=3000)
     later = NOW + timedelta(hours=49)
     await cover.open_request(uow, request_id=created.request.id, user_id=2, now=NOW)
-    second = await ask(uow, bill, share=100)
-    third = await ask(uow, bill, share=100)
+    second = await ask(uow, bill, share=3000)
+    third = await ask(uow, bill, share=3000)
     expired = await cover.expire_due(uow, now=later)
     assert {r.id for r in expired} == {created.request.id, second.request.id, third.request.id}
     rows = q(db.path, "SELECT key, recipient_id, kind, status FROM outbox ORDER BY id")
