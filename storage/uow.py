@@ -15,6 +15,7 @@ from storage.events import SqliteEventLog
 from storage.identities import SqliteIdentities
 from storage.ledger import SqliteLedger
 from storage.outbox import SqliteOutbox
+from storage.risk import SqliteRisk
 from storage.servicing import SqliteServicing
 from storage.users import SqliteUsers
 
@@ -30,6 +31,7 @@ class SqliteUnitOfWork:
     cover: SqliteCover
     servicing: SqliteServicing
     outbox: SqliteOutbox
+    risk: SqliteRisk
     events: SqliteEventLog
 
     def __init__(self, db: Database, clock: Clock) -> None:
@@ -48,6 +50,7 @@ class SqliteUnitOfWork:
         self.cover = SqliteCover(conn, self._clock)
         self.servicing = SqliteServicing(conn, self._clock)
         self.outbox = SqliteOutbox(conn, self._clock)
+        self.risk = SqliteRisk(conn, self._clock)
         self.events = SqliteEventLog(conn, self._clock)
         return self
 

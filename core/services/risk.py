@@ -1,0 +1,111 @@
+"""Running the risk rules, raising and clearing alerts, and the operators' actions on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from core import risk
+from core.clock import Clock
+from core.events import SYSTEM, Event, operator_actor
+from core.outbox import IMMEDIATELY, Notice
+from core.ports import UnitOfWorkFactory
+from core.risk import Finding, RiskPolicy
+
+ALL_RULES = ("overdue", "exposure", "many_borrowers", "circular", "burst", "debit_failures",
+             "shared_identity", "new_account_large")
+# The rules worth running right after an action in chat (cheap, and about what just moved);
+# the daily run evaluates them all.
+ON_COVER = ("exposure", "many_borrowers", "circular", "burst", "new_account_large",
+            "shared_identity")
+ON_VERIFY = ("shared_identity",)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    raised: list[tuple[int, Finding]]
+    cleared: int
+
+
+async def evaluate(uow: UnitOfWorkFactory, clock: Clock, policy: RiskPolicy, today: date,
+                   operators: frozenset[int], rules: tuple[str, ...] = ALL_RULES
+                   ) -> Evaluation:
+    """Run ``rules`` over the book; raise what is new (and tell every operator), clear what
+    no longer holds. The same finding stays one alert until it clears."""
+    now = clock.now()
+    raised: list[tuple[int, Finding]] = []
+    cleared = 0
+    async with uow() as tx:
+        facts = tx.risk
+        for rule in rules:
+            if rule == "overdue":
+                found = risk.overdue(await facts.overdue(today, policy.overdue_days), policy)
+            elif rule == "exposure":
+                found = risk.exposure(await facts.exposure(), policy)
+            elif rule == "many_borrowers":
+                found = risk.many_borrowers(await facts.borrowers_per_friend(), policy)
+            elif rule == "circular":
+                found = risk.circular(await facts.cover_edges())
+            elif rule == "burst":
+                found = risk.bursts(await facts.bursts(now, policy.burst_minutes), policy)
+            elif rule == "debit_failures":
+                found = risk.debit_failures(
+                    await facts.debit_failures(now, policy.debit_failure_days), policy)
+            elif rule == "shared_identity":
+                found = risk.shared_identity(await facts.shared_identities(now, 30))
+            elif rule == "new_account_large":
+                found = risk.new_account_large(await facts.new_accounts_on_fresh_purchases(
+                    now, policy.fresh_purchase_hours), policy)
+            else:
+                raise ValueError(f"unknown rule {rule}")
+            current = {f.key: f for f in found}
+            open_now = await facts.open_keys(rule)
+            for key in sorted(current.keys() - open_now.keys()):
+                finding = current[key]
+                alert_id = await facts.raise_alert(finding)
+                raised.append((alert_id, finding))
+                await tx.events.append(Event(SYSTEM, f"alert:{alert_id}", "alert.raised",
+                                             {"rule": rule, "subject": finding.subject,
+                                              "severity": finding.severity.value,
+                                              "evidence": finding.evidence}))
+                await tx.outbox.plan([(Notice(f"alert:{alert_id}:{operator}", operator,
+                                              "alert", _alert_params(alert_id, finding),
+                                              urgent=True), IMMEDIATELY)
+                                      for operator in sorted(operators)])
+            for key in sorted(open_now.keys() - current.keys()):
+                await facts.clear(open_now[key])
+                await tx.events.append(Event(SYSTEM, f"alert:{open_now[key]}", "alert.cleared",
+                                             {"rule": rule}))
+                cleared += 1
+        await tx.commit()
+    return Evaluation(raised, cleared)
+
+
+def _alert_params(alert_id: int, finding: Finding) -> dict:
+    return {"id": alert_id, "rule": finding.rule, "severity": finding.severity.value,
+            "subject": finding.subject, "evidence": finding.evidence}
+
+
+async def acknowledge(uow: UnitOfWorkFactory, *, alert_id: int, operator_id: int) -> bool:
+    async with uow() as tx:
+        done = await tx.risk.acknowledge(alert_id, operator_id)
+        if done:
+            await tx.events.append(Event(operator_actor(operator_id), f"alert:{alert_id}",
+                                         "alert.acknowledged", {}))
+        await tx.commit()
+    return done
+
+
+async def set_frozen(uow: UnitOfWorkFactory, *, user_id: int, operator_id: int,
+                     reason: str | None) -> bool:
+    """Freeze (with a reason) or unfreeze (reason None). A frozen user can read but not buy,
+    invite or accept. Returns whether anything changed."""
+    async with uow() as tx:
+        await tx.users.ensure(user_id)
+        changed = await tx.risk.set_frozen(user_id, reason)
+        if changed:
+            await tx.events.append(Event(operator_actor(operator_id), f"user:{user_id}",
+                                         "user.frozen" if reason else "user.unfrozen",
+                                         {"reason": reason} if reason else {}))
+        await tx.commit()
+    return changed
