@@ -31,6 +31,7 @@ from bot.handlers import (
     fallback,
     friend,
     language,
+    ops,
     start,
     verify,
     wallet,
@@ -85,6 +86,10 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(agreements.terminate_pressed,
                                          pattern=r"^ag:[tT]:\d{1,12}$"))
     app.add_handler(InlineQueryHandler(cards.inline_cards))
+    app.add_handler(CommandHandler("ops", ops.ops, filters=PRIVATE))
+    app.add_handler(CommandHandler("freeze", ops.freeze, filters=PRIVATE))
+    app.add_handler(CommandHandler("unfreeze", ops.unfreeze, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(ops.alert_pressed, pattern=ops.ALERT_PATTERN))
     app.add_handler(CommandHandler("cancel", fallback.nothing_to_cancel, filters=PRIVATE))
 
     app.add_handler(CallbackQueryHandler(fallback.stale_button))

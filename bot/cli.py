@@ -38,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     servicing.add_argument("--date", help="business date YYYY-MM-DD")
     servicing.add_argument("--status", action="store_true",
                            help="show the last runs and the outbox instead of running")
+    audit = sub.add_parser("audit", help="export the event log for auditors")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    export = audit_sub.add_parser("export", help="every state change in a date range, with "
+                                                 "actor and time (identity numbers masked)")
+    export.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD (local)")
+    export.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD, inclusive")
+    export.add_argument("--user", type=int, help="only what concerns this Telegram user id")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     return parser
 
 
@@ -58,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "import-bills": ops.import_bills,
         "credit-wallet": ops.credit_wallet,
         "servicing": ops.servicing,
+        "audit": ops.audit_export,
     }
     return asyncio.run(commands[args.command](settings, args))
 

@@ -54,7 +54,8 @@ def build_application(settings: Settings, clock: Clock | None = None,
             fees=settings.fees, credit_policy=settings.credit_policy,
             payment_token=token.get_secret_value() if token else None,
             cover=settings.cover_config, tokens=settings.invite_tokens(),
-            servicing=settings.servicing_policy)
+            servicing=settings.servicing_policy, risk=settings.risk_policy,
+            database_path=settings.database_path)
         await app.bot.set_my_commands(bot_commands(texts, Language.EN))
         await app.bot.set_my_commands(bot_commands(texts, Language.ZH), language_code="zh")
         log.info("bot ready; database %s", settings.database_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -17,6 +18,7 @@ from core.cover import InviteTokens
 from core.credit import CreditPolicy
 from core.identity import IdentityHasher
 from core.ports import UnitOfWorkFactory
+from core.risk import RiskPolicy
 from core.services.cover import CoverConfig
 from core.services.people import People
 from core.services.servicing import ServicingPolicy
@@ -40,6 +42,8 @@ class Services:
     cover: CoverConfig
     tokens: InviteTokens
     servicing: ServicingPolicy
+    risk: RiskPolicy
+    database_path: Path | None = None  # where reports are saved beside
 
     def today(self) -> date:
         return business_date(self.clock.now(), self.tz)

@@ -11,6 +11,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.context import services
 from bot.handlers.agreements import expire_requests
+from bot.handlers.ops import daily_report
 from bot.outbox_sender import sender
 from bot.settings import Settings
 from core.services.servicing import business_dates_to_run, run_servicing
@@ -25,6 +26,8 @@ async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     for day in business_dates_to_run(last, found.today()):
         counts = await run_servicing(found.uow, found.clock, found.tz, found.servicing, day)
         log.info("servicing %s: %s", day, counts)
+        if not counts.already_finished:
+            await daily_report(context, day)
     await drain_job(context)
 
 

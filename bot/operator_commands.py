@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from bot.composition import open_database
 from bot.settings import Settings
-from core.clock import SystemClock, business_date
+from core.clock import SystemClock, business_date, utc_iso
 from core.events import operator_actor
 from core.imports import REFERENCE, ImportFailed, parse_bills, parse_history
 from core.ledger import IdempotencyConflict
 from core.money import MoneyError, parse_amount
 from core.services import imports, wallet
 from core.services.servicing import run_servicing
+from storage.events import export
 from storage.migrate import SchemaTooNew, current_version
 from storage.uow import SqliteUnitOfWorkFactory
 
@@ -155,4 +158,39 @@ async def servicing(settings: Settings, args: argparse.Namespace) -> int:
           f"retried {counts.retried}, defaulted {counts.defaulted}, overdue "
           f"{counts.overdue_marked}, completed {counts.completed}, reminders planned "
           f"{counts.reminders_planned} (the bot sends them)")
+    return 0
+
+
+async def audit_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Events of the local business dates --from..--to, as CSV or JSON lines. Events hold
+    masks only (identity and phone numbers are never stored in clear)."""
+    try:
+        first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError:
+        return _fail("--from and --to must be dates as YYYY-MM-DD")
+    if last < first:
+        return _fail("--to is before --from")
+    start = datetime.combine(first, time(0), tzinfo=settings.tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=settings.tz)
+    out = args.output.open("w", encoding="utf-8", newline="") if args.output else sys.stdout
+    count = 0
+    try:
+        writer = csv.writer(out) if args.format == "csv" else None
+        if writer is not None:
+            writer.writerow(["id", "occurred_at", "actor", "subject", "kind", "data"])
+        async with _storage(settings) as uow:
+            async for event in export(uow.db.reader, utc_iso(start), utc_iso(end), args.user):
+                row = {"id": event.id, "occurred_at": utc_iso(event.occurred_at),
+                       "actor": event.actor, "subject": event.subject, "kind": event.kind,
+                       "data": event.data}
+                if writer is not None:
+                    writer.writerow([*list(row.values())[:5],
+                                     json.dumps(event.data, ensure_ascii=False, sort_keys=True)])
+                else:
+                    out.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+                count += 1
+    finally:
+        if args.output:
+            out.close()
+    print(f"daihuan: exported {count} event(s)", file=sys.stderr)
     return 0

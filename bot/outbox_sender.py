@@ -44,6 +44,8 @@ class DrainCounts:
 def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
     if message.kind.startswith(("notify.", "invite.")):
         return _render_cover(message, say)
+    if message.kind == "alert":
+        return _render_alert(message, say)
     params = dict(message.params)
     role = params.pop("role", None)
     if role is None and message.kind.startswith(("debit_", "reminder_")):
@@ -87,6 +89,17 @@ def _render_cover(message: OutboxMessage,
     elif button and button[0] == "view":
         markup = keyboards.view_request(int(button[1]), say)
     return say(message.kind, **params), markup
+
+
+def _render_alert(message: OutboxMessage,
+                  say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
+    from bot.handlers.ops import alert_markup
+
+    p = message.params
+    evidence = ", ".join(f"{k}={v}" for k, v in sorted(p["evidence"].items()))
+    text = say("notice.alert", id=p["id"], severity=p["severity"], rule=say(f"rule.{p['rule']}"),
+               subject=p["subject"], evidence=evidence)
+    return text, alert_markup(int(p["id"]), p["subject"], say)
 
 
 def _retry_after(error: RetryAfter) -> timedelta:

@@ -17,6 +17,7 @@ from core.credit import CreditPolicy, Tier
 from core.identity import IdentityHasher
 from core.money import Money
 from core.outbox import QuietHours
+from core.risk import RiskPolicy
 from core.services.cover import CoverConfig
 from core.services.servicing import ServicingPolicy
 
@@ -71,6 +72,20 @@ class Settings(BaseSettings):
     overdue_notice_days: Annotated[tuple[int, ...], NoDecode] = (1, 3, 7)
     quiet_hours: str = Field(default="22:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     outbox_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # Risk rules: alert when an instalment is overdue beyond this many days; when one friend
+    # covers more than this many borrowers; on this many invitations by one borrower within
+    # this many minutes; on this many failed debits by one friend within this many days; when
+    # a friend whose account is younger than this many days takes on a purchase of at least
+    # this many yuan made within this many hours. Exposure uses FRIEND_EXPOSURE_CAP.
+    risk_overdue_days: int = Field(default=30, ge=1, le=365)
+    risk_max_borrowers_per_friend: int = Field(default=3, ge=1, le=100)
+    risk_burst_invitations: int = Field(default=3, ge=2, le=100)
+    risk_burst_minutes: int = Field(default=10, ge=1, le=1440)
+    risk_debit_failures: int = Field(default=3, ge=1, le=100)
+    risk_debit_failure_days: int = Field(default=30, ge=1, le=365)
+    risk_new_account_days: int = Field(default=7, ge=1, le=365)
+    risk_large_purchase: int = Field(default=5_000, ge=1, le=10_000_000)
+    risk_fresh_purchase_hours: int = Field(default=24, ge=1, le=720)
     # Messages per second the bot sends in all (Telegram allows about 30 for bulk sends).
     telegram_max_rate: int = Field(default=30, ge=1, le=1000)
 
@@ -185,6 +200,19 @@ class Settings(BaseSettings):
                                reminder_days=self.reminder_days,
                                overdue_days=self.overdue_notice_days,
                                quiet=QuietHours(start, end))
+
+    @property
+    def risk_policy(self) -> RiskPolicy:
+        return RiskPolicy(
+            overdue_days=self.risk_overdue_days,
+            exposure_cap=Money.yuan(self.friend_exposure_cap),
+            max_borrowers_per_friend=self.risk_max_borrowers_per_friend,
+            burst_invitations=self.risk_burst_invitations,
+            burst_minutes=self.risk_burst_minutes, debit_failures=self.risk_debit_failures,
+            debit_failure_days=self.risk_debit_failure_days,
+            new_account_days=self.risk_new_account_days,
+            large_purchase=Money.yuan(self.risk_large_purchase),
+            fresh_purchase_hours=self.risk_fresh_purchase_hours)
 
     def invite_tokens(self) -> InviteTokens:
         if self.id_hash_key is None:

@@ -42,3 +42,26 @@ class SqliteEventLog:
             "SELECT id, occurred_at, actor, subject, kind, data FROM events"
             " WHERE subject = ? ORDER BY id", (subject,))
         return [_recorded(row) for row in rows]
+
+
+async def export(conn: aiosqlite.Connection, start: str, end: str, user_id: int | None,
+                 page: int = 1000):
+    """Events with start <= occurred_at < end (UTC ISO), oldest first, a page at a time:
+    an audit of a year does not sit in memory. ``user_id`` keeps what they did, what was
+    done to them, and what names them as borrower, friend or payer."""
+    last = 0
+    user = None if user_id is None else str(user_id)
+    while True:
+        rows = await conn.execute_fetchall(
+            "SELECT id, occurred_at, actor, subject, kind, data FROM events"
+            " WHERE id > ? AND occurred_at >= ? AND occurred_at < ? AND (? IS NULL OR"
+            " actor IN ('user:' || ?, 'operator:' || ?) OR subject = 'user:' || ?"
+            " OR json_extract(data, '$.borrower') = CAST(? AS INTEGER)"
+            " OR json_extract(data, '$.friend') = CAST(? AS INTEGER)"
+            " OR json_extract(data, '$.by') = CAST(? AS INTEGER)) ORDER BY id LIMIT ?",
+            (last, start, end, user, user, user, user, user, user, user, page))
+        if not rows:
+            return
+        for row in rows:
+            yield _recorded(row)
+        last = rows[-1]["id"]

@@ -336,6 +336,23 @@ class FakeBotApi:
                             "file_name": document["filename"]}
         return data
 
+    async def _api_sendPhoto(self, params: dict) -> dict:
+        chat_id = int(params["chat_id"])
+        if chat_id not in self._chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        photo = params.get("photo")
+        if not isinstance(photo, dict) or not photo.get("content"):
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        message = ChatMessage(self.new_message_id(chat_id), chat_id, True, None)
+        self.store(message)
+        await self._output("photo", chat_id, message.message_id, params.get("caption"), None,
+                           params)
+        data = self._message_json(message)
+        data["photo"] = [{"file_id": f"p{message.message_id}",
+                          "file_unique_id": f"up{message.message_id}", "width": 1000,
+                          "height": 400}]
+        return data
+
     async def _api_answerPreCheckoutQuery(self, params: dict) -> bool:
         await self._output("precheckout", None, None, params.get("error_message"), None,
                            params)

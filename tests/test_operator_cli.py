@@ -112,3 +112,28 @@ def test_servicing_command_runs_once_per_date_and_reports(daihuan):
     assert "2026-11-15     yes" in status.stdout and "outbox: pending" in status.stdout
     assert daihuan("servicing", "--date", "2999-01-01").returncode == 1
     assert daihuan("servicing", "--date", "15/11/2026").returncode == 1
+
+
+def test_audit_export_round_trips_and_filters_by_user(daihuan):
+    import csv
+    import json
+
+    assert daihuan("import-bills", str(ROOT / "examples" / "bills.csv")).returncode == 0
+    assert daihuan("credit-wallet", "1002", "50", "--ref", "B-1").returncode == 0
+    out = daihuan.tmp / "audit.jsonl"
+    done = daihuan("audit", "export", "--from", "2000-01-01", "--to", "2999-12-31",
+                   "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    stored = q(daihuan.db, "SELECT id, occurred_at, actor, subject, kind, data FROM events"
+                           " ORDER BY id")
+    assert [(e["id"], e["occurred_at"], e["actor"], e["subject"], e["kind"], e["data"])
+            for e in exported] == [(i, t, a, s, k, json.loads(d)) for i, t, a, s, k, d in stored]
+    mine = daihuan("audit", "export", "--from", "2000-01-01", "--to", "2999-12-31",
+                   "--user", "1002", "--format", "csv")
+    rows = list(csv.reader(mine.stdout.splitlines()))
+    assert rows[0] == ["id", "occurred_at", "actor", "subject", "kind", "data"]
+    assert {r[4] for r in rows[1:]} == {"bill.created", "wallet.topped_up"}
+    assert all("1002" in ",".join(r) for r in rows[1:])
+    assert daihuan("audit", "export", "--from", "2026-02-01", "--to", "2026-01-01"
+                   ).returncode == 1

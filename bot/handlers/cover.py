@@ -21,6 +21,7 @@ from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit
 from bot.formatting import moment
 from bot.handlers.fallback import cancel_conversation
+from bot.handlers.ops import check_risk
 from bot.notify import display_name
 from bot.outbox_sender import send_now
 from core.bills import Bill, InstalmentStatus
@@ -28,6 +29,7 @@ from core.cover import CoverRequest, Route
 from core.money import Money
 from core.services import cover
 from core.services.cover import CoverRefused
+from core.services.risk import ON_COVER
 
 BILL, SHARE, ROUTE, CONTACT = range(4)
 DRAFT = "cover"
@@ -213,6 +215,7 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
             say(f"cover.refused.{refused.reason.value}", **refused.detail),
             reply_markup=ReplyKeyboardRemove())
         return None
+    await check_risk(context, ON_COVER)  # bursts, a new account on a fresh purchase, ...
     return created
 
 

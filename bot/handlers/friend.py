@@ -13,6 +13,7 @@ from bot import callbacks, keyboards
 from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit
 from bot.formatting import day, moment
+from bot.handlers.ops import check_risk
 from bot.notify import display_name
 from bot.outbox_sender import send_now
 from core.agreement import share_text
@@ -21,6 +22,7 @@ from core.cover import CoverRequest, friend_part
 from core.money import Money
 from core.services import cover
 from core.services.cover import CoverRefusal, CoverRefused
+from core.services.risk import ON_COVER
 
 
 async def review_text(found: Services, request: CoverRequest, say: Speaker) -> str:
@@ -111,6 +113,7 @@ async def _accept(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await update.callback_query.answer()
     if first:
         await send_now(context)
+        await check_risk(context, ON_COVER)
     async with found.uow() as tx:
         verified = await tx.identities.get(user_id) is not None
     if verified:
@@ -239,3 +242,4 @@ async def _sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await query.edit_message_reply_markup(None)  # the signed text stays on screen
     await query.message.reply_text(say("agreement.signed", id=signed.agreement.id))
     await send_now(context)
+    await check_risk(context, ON_COVER)  # exposure, circular cover, many borrowers

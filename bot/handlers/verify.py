@@ -23,7 +23,9 @@ from bot import callbacks
 from bot.context import services, speaker
 from bot.handlers import friend
 from bot.handlers.fallback import cancel_conversation
+from bot.handlers.ops import check_risk
 from core.identity import IdentityError, normalize_phone, parse_legal_name, parse_resident_id
+from core.services.risk import ON_VERIFY
 from core.services.verification import VerificationRefusal, VerificationRefused, verify
 
 PHONE, NAME, ID_NUMBER = range(3)
@@ -123,6 +125,8 @@ async def id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         key = ("verify.duplicate" if refused.reason is VerificationRefusal.DUPLICATE_IDENTITY
                else "common.cancelled")
         await message.reply_text(say(key))
+        if refused.reason is VerificationRefusal.DUPLICATE_IDENTITY:
+            await check_risk(context, ON_VERIFY)
         return ConversationHandler.END
     context.user_data.pop(DRAFT, None)
     await message.reply_text(say("verify.done", name=identity.name_mask,
