@@ -65,3 +65,5 @@ async def test_daily_report_chart_is_a_png_sent_and_saved(tmp_path):
         assert photo.text.startswith("日报 2026-11-29")
         saved = tmp_path / "reports" / "daily-2026-11-29.png"
         assert saved.read_bytes() == png
+        network = await op.reply()
+        assert network.text.startswith("代还网络 — 敞口最高的代还人")

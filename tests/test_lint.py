@@ -33,3 +33,13 @@ def test_no_float_near_money():
     offenders = [f"{p}:{n}" for d in ("core", "storage") for p in (ROOT / d).rglob("*.py")
                  for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
     assert offenders == []
+
+
+def test_no_code_path_updates_or_deletes_events_or_postings():
+    """The event log and the ledger are append-only: the schema refuses it, and no code
+    even tries (migrations define the refusing triggers, so they are not searched)."""
+    pattern = re.compile(r"(UPDATE\s+(events|transfers|postings)\b|DELETE\s+FROM\s+"
+                         r"(events|transfers|postings)\b)", re.IGNORECASE)
+    offenders = [str(p) for d in ("core", "storage", "bot") for p in (ROOT / d).rglob("*.py")
+                 if pattern.search(p.read_text())]
+    assert offenders == []

@@ -191,15 +191,20 @@ async def daily_report(context: ContextTypes.DEFAULT_TYPE, business_date) -> Non
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"daily-{business_date.isoformat()}.png").write_bytes(png)
     counts = runs.get(business_date, {"debited": 0, "failed": 0, "defaulted": 0})
+    async with found.uow() as tx:
+        exposure = dict(await tx.risk.exposure())
+        edges = await tx.risk.cover_edges()
     for operator in sorted(found.operator_ids):
         say = Speaker(found.texts, await found.people.language(operator))
         caption = say("report.caption", date=business_date.isoformat(),
                       debited=counts["debited"], failed=counts["failed"],
                       defaulted=counts["defaulted"], overdue=overdue_total(stats),
                       alerts=stats["open_alerts"])
+        network = "\n".join(await network_lines(found, exposure, edges, say))
         try:
             await context.bot.send_photo(operator, InputFile(png, filename="daily-report.png"),
                                          caption=caption)
+            await context.bot.send_message(operator, network)
         except TelegramError:  # a report is best effort; the alerts went through the outbox
             log.warning("daily report not delivered to %s", operator, exc_info=True)
     await send_now(context)
