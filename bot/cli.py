@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     servicing.add_argument("--date", help="business date YYYY-MM-DD")
     servicing.add_argument("--status", action="store_true",
                            help="show the last runs and the outbox instead of running")
+    backup = sub.add_parser("backup", help="copy the database to PATH (safe while the bot runs)")
+    backup.add_argument("path", type=Path)
+    restore = sub.add_parser("restore", help="replace the database with the backup at PATH "
+                                            "(stop the bot first)")
+    restore.add_argument("path", type=Path)
     audit = sub.add_parser("audit", help="export the event log for auditors")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     export = audit_sub.add_parser("export", help="every state change in a date range, with "
@@ -68,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         "credit-wallet": ops.credit_wallet,
         "servicing": ops.servicing,
         "audit": ops.audit_export,
+        "backup": ops.backup_database,
+        "restore": ops.restore_database,
     }
     return asyncio.run(commands[args.command](settings, args))
 

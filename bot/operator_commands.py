@@ -194,3 +194,29 @@ async def audit_export(settings: Settings, args: argparse.Namespace) -> int:
             out.close()
     print(f"daihuan: exported {count} event(s)", file=sys.stderr)
     return 0
+
+
+async def backup_database(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.backup import BackupRefused, backup, check
+
+    try:
+        async with _storage(settings) as uow:
+            await backup(uow.db, args.path)
+        version = check(args.path)
+    except BackupRefused as error:
+        return _fail(str(error))
+    print(f"daihuan: backed up {settings.database_path} to {args.path} (schema {version}, "
+          "integrity and ledger checked)")
+    return 0
+
+
+async def restore_database(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.backup import BackupRefused, restore
+
+    try:
+        version = restore(args.path, settings.database_path)
+    except BackupRefused as error:
+        return _fail(f"{error}; nothing was restored")
+    print(f"daihuan: restored {settings.database_path} from {args.path} (schema {version}); "
+          "start the bot to apply any newer migrations")
+    return 0
