@@ -20,7 +20,9 @@ class BotHarness:
         self.api = FakeBotApi(TEST_TOKEN)
         self.db_path = tmp / "bot.db"
         self._clock = clock
-        self._settings = settings
+        # The offline server has no Telegram-side limit unless a test sets one: let the bot
+        # go as fast as the tests can (production keeps TELEGRAM_MAX_RATE's default).
+        self._settings = {"telegram_max_rate": 1000, **settings}
         self.app = None
 
     async def __aenter__(self) -> BotHarness:

@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, keyboards
 from bot.context import Services, Speaker, services, speaker
-from bot.editing import edit
+from bot.editing import edit, reply
 from bot.formatting import day
 from bot.handlers.cover import invite_link
 from bot.notify import display_name
@@ -31,7 +31,7 @@ async def requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async with found.uow() as tx:
         mine = await tx.cover.requests_of_borrower(user_id, limit=10)
     if not mine:
-        await update.effective_message.reply_text(say("requests.none"))
+        await reply(update, say("requests.none"))
         return
     lines = [say("requests.header")]
     for request in mine:
@@ -45,7 +45,7 @@ async def requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 request.route is not Route.CONTACT:
             lines.append(f"  {invite_link(context, request)}")
     text = "\n".join(lines)
-    await update.effective_message.reply_text(text, reply_markup=keyboards.manage_requests(
+    await reply(update, text, reply_markup=keyboards.manage_requests(
         [(r.id, r.status is CoverStatus.ACCEPTED) for r in mine
          if r.status in (CoverStatus.PENDING, CoverStatus.OPENED, CoverStatus.ACCEPTED)], say))
 
@@ -61,7 +61,7 @@ async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     async with found.uow() as tx:
         mine = await tx.cover.agreements_of(user_id)
     if not mine:
-        await update.effective_message.reply_text(say("agreements.none"))
+        await reply(update, say("agreements.none"))
         return
     lines = [say("agreements.header")]
     for a in mine:
@@ -73,7 +73,7 @@ async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                          signed=day(a.signed_at.astimezone(found.tz).date(), say.language),
                          status=say(f"agreement_status.{a.status.value}")))
     text = "\n".join(lines)
-    await update.effective_message.reply_text(
+    await reply(update,
         text, reply_markup=keyboards.agreement_documents([a.id for a in mine], say))
 
 
@@ -104,10 +104,10 @@ async def terminate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         active = [a for a in await tx.cover.agreements_of(update.effective_user.id)
                   if a.status is AgreementStatus.ACTIVE]
     if not active:
-        await update.effective_message.reply_text(say("terminate.none"))
+        await reply(update, say("terminate.none"))
         return
     choices = [(a.id, await _merchant(found, a.bill_id)) for a in active]
-    await update.effective_message.reply_text(
+    await reply(update,
         say("terminate.choose"), reply_markup=keyboards.terminate_choices(choices, say))
 
 

@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, keyboards
 from bot.context import Speaker, services, speaker
-from bot.editing import edit
+from bot.editing import edit, reply
 from bot.formatting import day
 from bot.notify import display_name
 from core.bills import Bill, Instalment, InstalmentStatus
@@ -64,10 +64,10 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     say = await speaker(update, context)
     bills, covering = await _open_bills(context, update.effective_user.id)
     if not bills:
-        await update.effective_message.reply_text(say("bills.none"))
+        await reply(update, say("bills.none"))
         return
     text, markup = render_page(bills, 0, services(context).today(), say, covering)
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await reply(update, text, reply_markup=markup)
 
 
 async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

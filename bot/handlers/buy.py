@@ -21,7 +21,7 @@ from telegram.ext import (
 
 from bot import callbacks, keyboards
 from bot.context import Speaker, services, speaker
-from bot.editing import edit
+from bot.editing import edit, reply
 from bot.formatting import day
 from bot.handlers.fallback import cancel_conversation
 from core.bills import PurchaseError, Quote, make_quote, parse_merchant
@@ -43,18 +43,18 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         user = await tx.users.get(user_id)
         verified = await tx.identities.get(user_id) is not None
     if user is not None and user.frozen:
-        await update.effective_message.reply_text(say("common.frozen"))
+        await reply(update, say("common.frozen"))
         return ConversationHandler.END
     if not verified:
-        await update.effective_message.reply_text(say("buy.unverified"))
+        await reply(update, say("buy.unverified"))
         return ConversationHandler.END
     rating = await credit_report(found.uow, user_id, found.today(), found.credit_policy)
     if rating.tier is Tier.E or not rating.available:
-        await update.effective_message.reply_text(say(
+        await reply(update, say(
             "buy.no_credit", tier=rating.tier.value, used=rating.used, line=rating.line))
         return ConversationHandler.END
     context.user_data[DRAFT] = {"nonce": secrets.token_hex(4)}
-    await update.effective_message.reply_text(say("buy.ask_merchant"))
+    await reply(update, say("buy.ask_merchant"))
     return MERCHANT
 
 
@@ -63,12 +63,12 @@ async def merchant(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     try:
         name = parse_merchant(update.effective_message.text)
     except PurchaseError:
-        await update.effective_message.reply_text(say("buy.bad_merchant"))
+        await reply(update, say("buy.bad_merchant"))
         return MERCHANT
     draft = context.user_data.setdefault(DRAFT, {"nonce": secrets.token_hex(4)})
     draft["merchant"] = name
     available = await _available(update, context)
-    await update.effective_message.reply_text(say("buy.ask_amount", available=available))
+    await reply(update, say("buy.ask_amount", available=available))
     return AMOUNT
 
 
@@ -78,7 +78,7 @@ async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     try:
         principal = parse_amount(update.effective_message.text, maximum=available)
     except MoneyError as error:
-        await update.effective_message.reply_text(
+        await reply(update,
             say(f"buy.amount.{error.reason.value}", available=available))
         return AMOUNT
     draft = context.user_data.get(DRAFT)
@@ -89,11 +89,11 @@ async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         quotes = [make_quote(draft["merchant"], principal, plan, found.today(), found.fees)
                   for plan in (1, 3, 6, 12)]
     except PurchaseError:
-        await update.effective_message.reply_text(say("buy.amount.too_small"))
+        await reply(update, say("buy.amount.too_small"))
         return AMOUNT
     draft["principal"] = principal.fen
     draft["purchased_on"] = found.today().isoformat()  # the schedule shown is the one booked
-    await update.effective_message.reply_text(
+    await reply(update,
         say("buy.choose_plan", merchant=draft["merchant"], amount=principal),
         reply_markup=keyboards.plans(quotes, draft["nonce"], say))
     return PLAN

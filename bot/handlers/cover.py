@@ -18,7 +18,7 @@ from telegram.ext import (
 
 from bot import callbacks, keyboards
 from bot.context import Services, Speaker, services, speaker
-from bot.editing import edit
+from bot.editing import edit, reply
 from bot.formatting import moment
 from bot.handlers.fallback import cancel_conversation
 from bot.handlers.ops import check_risk
@@ -53,15 +53,15 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     async with found.uow() as tx:
         user = await tx.users.get(user_id)
     if user is not None and user.frozen:
-        await update.effective_message.reply_text(say("cover.refused.frozen"))
+        await reply(update, say("cover.refused.frozen"))
         return ConversationHandler.END
     bills = await _open_bills(found, user_id)
     if not bills:
-        await update.effective_message.reply_text(say("cover.no_bills"))
+        await reply(update, say("cover.no_bills"))
         return ConversationHandler.END
     nonce = secrets.token_hex(4)
     context.user_data[DRAFT] = {"nonce": nonce, "instalments": None}
-    await update.effective_message.reply_text(say("cover.choose_bill"),
+    await reply(update, say("cover.choose_bill"),
                                               reply_markup=keyboards.cover_bills(bills, nonce, say))
     return BILL
 
@@ -88,7 +88,7 @@ async def from_bills(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     nonce = secrets.token_hex(4)
     context.user_data[DRAFT] = {"nonce": nonce, "bill": bill.id, "instalments": [instalment.id]}
     await query.answer()
-    await query.message.reply_text(_share_prompt(bill, [instalment.id], say),
+    await reply(update, _share_prompt(bill, [instalment.id], say),
                                    reply_markup=keyboards.cover_shares(nonce, say))
     return SHARE
 
@@ -149,7 +149,7 @@ async def route_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     draft = context.user_data[DRAFT]
     if route == "contact":
         await edit(query, say("cover.pick_contact"))
-        await query.message.reply_text(
+        await reply(update,
             say("cover.pick_contact"), reply_markup=keyboards.pick_contact(_picker(draft), say))
         return CONTACT
     created = await _create(update, context, Route(route), None, say)
@@ -179,7 +179,7 @@ async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     shared = update.effective_message.users_shared
     draft = context.user_data.get(DRAFT) or {}
     if not draft or shared.request_id != _picker(draft) or not shared.users:
-        await update.effective_message.reply_text(say("callback.invalid"))
+        await reply(update, say("callback.invalid"))
         return CONTACT if draft else ConversationHandler.END
     friend_id = shared.users[0].user_id
     created = await _create(update, context, Route.CONTACT, friend_id, say)
@@ -196,7 +196,7 @@ async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         text = say("cover.sent_to_friend", id=request.id, name=name, expires=expires)
     else:  # they never started the bot: only a link reaches them, and only they can use it
         text = say("cover.friend_unreachable", name=name, link=invite_link(context, request))
-    await update.effective_message.reply_text(text, reply_markup=ReplyKeyboardRemove())
+    await reply(update, text, reply_markup=ReplyKeyboardRemove())
     return ConversationHandler.END
 
 
@@ -211,7 +211,7 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
             share_bp=draft["share"], route=route, friend_id=friend_id,
             now=found.clock.now())
     except CoverRefused as refused:
-        await update.effective_message.reply_text(
+        await reply(update,
             say(f"cover.refused.{refused.reason.value}", **refused.detail),
             reply_markup=ReplyKeyboardRemove())
         return None

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.context import Speaker, services, speaker
+from bot.editing import reply
 from core.credit import Rating, Tier
 from core.services.credit import credit_report
 
@@ -28,4 +29,4 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user_id = update.effective_user.id
     rating = await credit_report(found.uow, user_id, found.today(), found.credit_policy)
     verified = any(f.code == "identity" and f.case == "verified" for f in rating.factors)
-    await update.effective_message.reply_text(render(rating, verified, say))
+    await reply(update, render(rating, verified, say))

@@ -8,24 +8,25 @@ from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import ContextTypes, ConversationHandler
 
 from bot.context import text_for
+from bot.editing import reply
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(await text_for(update, context, "unknown.command"))
+    await reply(update, await text_for(update, context, "unknown.command"))
 
 
 async def unknown_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(await text_for(update, context, "unknown.text"))
+    await reply(update, await text_for(update, context, "unknown.text"))
 
 
 async def unsupported_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(
+    await reply(update,
         await text_for(update, context, "unsupported.message"))
 
 
 async def not_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Commands in groups: point to the private chat; plain group chatter is ignored."""
-    await update.effective_message.reply_text(await text_for(update, context, "private.only"))
+    await reply(update, await text_for(update, context, "private.only"))
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -35,7 +36,7 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def nothing_to_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(
+    await reply(update,
         await text_for(update, context, "common.nothing_to_cancel"))
 
 
@@ -44,7 +45,7 @@ def cancel_conversation(draft: str) -> Callable[[Update, ContextTypes.DEFAULT_TY
     """/cancel inside a flow: drop its draft, take away any reply keyboard, end it."""
     async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         context.user_data.pop(draft, None)
-        await update.effective_message.reply_text(
+        await reply(update,
             await text_for(update, context, "common.cancelled"),
             reply_markup=ReplyKeyboardRemove())
         return ConversationHandler.END

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, keyboards
 from bot.context import Services, Speaker, services, speaker
-from bot.editing import edit
+from bot.editing import edit, reply
 from bot.formatting import day, moment
 from bot.handlers.ops import check_risk
 from bot.notify import display_name
@@ -46,7 +46,7 @@ async def _refuse(update: Update, say: Speaker, refused: CoverRefused) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer(say(key), show_alert=True)
     else:
-        await update.effective_message.reply_text(say(key))
+        await reply(update, say(key))
 
 
 async def _opened(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int,
@@ -75,7 +75,7 @@ async def open_invitation(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     request = await _opened(update, context, request.id, say)
     if request is not None:
-        await update.effective_message.reply_text(
+        await reply(update,
             await review_text(found, request, say),
             reply_markup=keyboards.accept_or_decline(request.id, say))
 
@@ -84,8 +84,11 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     press = callbacks.parse_friend(update.callback_query.data)
     handler = {"v": _view, "a": _accept, "d": _decline, "i": _income, "r": _reduced,
                "s": _sign}.get(press.action)
-    if handler is not None:  # "y" (verify now) belongs to the verification conversation
-        await handler(update, context, press)
+    if handler is None:  # "y" (verify now) belongs to the verification conversation
+        await update.callback_query.answer(
+            (await speaker(update, context))("callback.invalid"), show_alert=True)
+        return
+    await handler(update, context, press)
 
 
 async def _view(update: Update, context: ContextTypes.DEFAULT_TYPE,
@@ -128,7 +131,7 @@ async def ask_income(update: Update, context: ContextTypes.DEFAULT_TYPE,
                      request_id: int) -> None:
     """Sent when verification finishes for a friend who was accepting a request."""
     say = await speaker(update, context)
-    await update.effective_message.reply_text(say("friend.ask_income"),
+    await reply(update, say("friend.ask_income"),
                                               reply_markup=keyboards.incomes(request_id, say))
 
 
@@ -181,7 +184,7 @@ async def _income(update: Update, context: ContextTypes.DEFAULT_TYPE,
                    keyboards.accept_reduced(press.request_id, outcome.share_bp, say))
         return
     monthly = outcome.reasons[0].detail
-    await update.callback_query.message.reply_text(
+    await reply(update,
         say("review.approve", peak=monthly["peak"], limit=monthly["limit"]))
     await _show_agreement(update, context, press.request_id, outcome.share_bp, say)
 
@@ -201,10 +204,10 @@ async def _show_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, re
             found.uow, found.cover, request_id=request_id, friend_id=update.effective_user.id,
             share_bp=share_bp, language=say.language, now=found.clock.now())
     except CoverRefused as refused:
-        await update.callback_query.message.reply_text(
+        await reply(update,
             say(f"invite.refused.{refused.reason.value}"))
         return
-    await update.callback_query.message.reply_text(
+    await reply(update,
         say("agreement.show", text=text.text, version=text.version, sha=text.sha256),
         reply_markup=keyboards.sign_agreement(request_id, share_bp, text.sha256, say))
 
@@ -240,6 +243,6 @@ async def _sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
     if signed.already:
         return  # a second tap: the first one already did everything below
     await query.edit_message_reply_markup(None)  # the signed text stays on screen
-    await query.message.reply_text(say("agreement.signed", id=signed.agreement.id))
+    await reply(update, say("agreement.signed", id=signed.agreement.id))
     await send_now(context)
     await check_risk(context, ON_COVER)  # exposure, circular cover, many borrowers

@@ -7,12 +7,12 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, keyboards
 from bot.context import language_of, services
-from bot.editing import edit
+from bot.editing import edit, reply
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = await language_of(update, context)
-    await update.effective_message.reply_text(
+    await reply(update,
         services(context).texts.get(language, "language.prompt"),
         reply_markup=keyboards.language_choice(language))
 

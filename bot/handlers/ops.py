@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.context import Services, Speaker, services, speaker
-from bot.editing import edit
+from bot.editing import edit, reply
 from bot.formatting import day
 from bot.handlers.fallback import unknown_command
 from bot.notify import display_name
@@ -70,7 +70,7 @@ async def ops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                       for k in ("pending", "sent", "blocked", "failed")}))
     lines += ["", *await network_lines(found, exposure, edges, say)]
     text = "\n".join(lines)
-    await update.effective_message.reply_text(text, reply_markup=_alert_buttons(alerts, say))
+    await reply(update, text, reply_markup=_alert_buttons(alerts, say))
 
 
 def _stats(stats: dict[str, int], say: Speaker) -> str:
@@ -160,18 +160,18 @@ async def _set_frozen(update: Update, context: ContextTypes.DEFAULT_TYPE,
     say = await speaker(update, context)
     args = context.args or []
     if not args or not args[0].isdigit() or (freezing and len(args) < 2):
-        await update.effective_message.reply_text(say("ops.freeze_usage"))
+        await reply(update, say("ops.freeze_usage"))
         return
     user_id = int(args[0])
     reason = " ".join(args[1:])[:200] if freezing else None
     changed = await risk_service.set_frozen(services(context).uow, user_id=user_id,
                                             operator_id=update.effective_user.id, reason=reason)
     if not changed:
-        await update.effective_message.reply_text(say("ops.unchanged", user=user_id))
+        await reply(update, say("ops.unchanged", user=user_id))
     elif freezing:
-        await update.effective_message.reply_text(say("ops.frozen", user=user_id, reason=reason))
+        await reply(update, say("ops.frozen", user=user_id, reason=reason))
     else:
-        await update.effective_message.reply_text(say("ops.unfrozen", user=user_id))
+        await reply(update, say("ops.unfrozen", user=user_id))
 
 
 async def daily_report(context: ContextTypes.DEFAULT_TYPE, business_date) -> None:

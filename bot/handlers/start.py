@@ -7,19 +7,20 @@ from telegram.ext import ContextTypes
 
 from bot.commands import help_text
 from bot.context import language_of, services, text_for
+from bot.editing import reply
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     name = update.effective_user.first_name if update.effective_user else ""
-    await update.effective_message.reply_text(
+    await reply(update,
         await text_for(update, context, "start.greeting", name=name))
 
 
 async def start_with_unknown_payload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A ``/start <payload>`` that no feature claims: say so, change nothing."""
-    await update.effective_message.reply_text(await text_for(update, context, "deeplink.invalid"))
+    await reply(update, await text_for(update, context, "deeplink.invalid"))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = await language_of(update, context)
-    await update.effective_message.reply_text(help_text(services(context).texts, language))
+    await reply(update, help_text(services(context).texts, language))

@@ -21,6 +21,7 @@ from telegram.ext import (
 
 from bot import callbacks
 from bot.context import services, speaker
+from bot.editing import reply
 from bot.handlers import friend
 from bot.handlers.fallback import cancel_conversation
 from bot.handlers.ops import check_risk
@@ -53,14 +54,14 @@ async def _begin(update: Update, context: ContextTypes.DEFAULT_TYPE, then: int |
         if then is not None:
             await friend.ask_income(update, context, then)
             return ConversationHandler.END
-        await update.effective_message.reply_text(
+        await reply(update,
             say("verify.already", name=identity.name_mask, id_mask=identity.id_mask))
         return ConversationHandler.END
     context.user_data[DRAFT] = {"then": then}
     keyboard = ReplyKeyboardMarkup(
         [[KeyboardButton(say("verify.share_button"), request_contact=True)]],
         resize_keyboard=True, one_time_keyboard=True)
-    await update.effective_message.reply_text(say("verify.ask_phone"), reply_markup=keyboard)
+    await reply(update, say("verify.ask_phone"), reply_markup=keyboard)
     return PHONE
 
 
@@ -70,21 +71,21 @@ async def phone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     # Telegram fills user_id on a contact shared from the user's own account: it cannot be
     # forged, and a contact of someone else carries their id or none at all.
     if contact.user_id != update.effective_user.id:
-        await update.effective_message.reply_text(say("verify.not_own_contact"))
+        await reply(update, say("verify.not_own_contact"))
         return PHONE
     try:
         number = normalize_phone(contact.phone_number)
     except IdentityError:
-        await update.effective_message.reply_text(say("verify.bad_phone"))
+        await reply(update, say("verify.bad_phone"))
         return PHONE
     context.user_data.setdefault(DRAFT, {})["phone"] = number
-    await update.effective_message.reply_text(say("verify.ask_name"),
+    await reply(update, say("verify.ask_name"),
                                               reply_markup=ReplyKeyboardRemove())
     return NAME
 
 
 async def phone_as_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await update.effective_message.reply_text((await speaker(update, context))("verify.use_button"))
+    await reply(update, (await speaker(update, context))("verify.use_button"))
     return PHONE
 
 
@@ -93,10 +94,10 @@ async def name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     try:
         legal_name = parse_legal_name(update.effective_message.text)
     except IdentityError:
-        await update.effective_message.reply_text(say("verify.bad_name"))
+        await reply(update, say("verify.bad_name"))
         return NAME
     context.user_data.setdefault(DRAFT, {})["name"] = legal_name
-    await update.effective_message.reply_text(say("verify.ask_id"))
+    await reply(update, say("verify.ask_id"))
     return ID_NUMBER
 
 
@@ -109,12 +110,12 @@ async def id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     draft = context.user_data.get(DRAFT) or {}
     if "phone" not in draft or "name" not in draft:  # the flow was restarted underneath us
         context.user_data.pop(DRAFT, None)
-        await message.reply_text(say("common.cancelled"), reply_markup=ReplyKeyboardRemove())
+        await reply(update, say("common.cancelled"), reply_markup=ReplyKeyboardRemove())
         return ConversationHandler.END
     try:
         resident = parse_resident_id(message.text, found.today())
     except IdentityError as error:
-        await message.reply_text(say(f"verify.id.{error.reason.value}"))
+        await reply(update, say(f"verify.id.{error.reason.value}"))
         return ID_NUMBER
     try:
         identity = await verify(found.uow, found.hasher, user_id=update.effective_user.id,
@@ -124,12 +125,12 @@ async def id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         context.user_data.pop(DRAFT, None)
         key = ("verify.duplicate" if refused.reason is VerificationRefusal.DUPLICATE_IDENTITY
                else "common.cancelled")
-        await message.reply_text(say(key))
+        await reply(update, say(key))
         if refused.reason is VerificationRefusal.DUPLICATE_IDENTITY:
             await check_risk(context, ON_VERIFY)
         return ConversationHandler.END
     context.user_data.pop(DRAFT, None)
-    await message.reply_text(say("verify.done", name=identity.name_mask,
+    await reply(update, say("verify.done", name=identity.name_mask,
                                  id_mask=identity.id_mask, phone_mask=identity.phone_mask))
     if draft.get("then") is not None:  # a friend verifying to accept a request goes on
         await friend.ask_income(update, context, draft["then"])

@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks, keyboards
 from bot.context import Speaker, services, speaker
+from bot.editing import reply
 from bot.formatting import day
 from core.events import user_actor
 from core.money import Money
@@ -46,10 +47,10 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     view = await wallet_view(found.uow, user_id)
     text = render(view.balance, view.movements, say)
     if found.payment_token:
-        await update.effective_message.reply_text(
+        await reply(update,
             text + "\n\n" + say("wallet.topup_prompt"), reply_markup=keyboards.top_ups(say))
     else:
-        await update.effective_message.reply_text(
+        await reply(update,
             text + "\n\n" + say("wallet.topup_offline", user_id=user_id))
 
 
@@ -112,5 +113,5 @@ async def paid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # Telegram repeated the update: credited once, told once
     balance = (await wallet_view(found.uow, user_id, limit=0)).balance
     say = await speaker(update, context)
-    await update.effective_message.reply_text(say("wallet.topped_up", amount=amount,
+    await reply(update, say("wallet.topped_up", amount=amount,
                                                   balance=balance))

@@ -9,7 +9,7 @@ from enum import StrEnum
 from core.accounts import TOP_UP_SOURCES, receivable_of, wallet_of
 from core.bills import Instalment, InstalmentStatus
 from core.events import Event, user_actor
-from core.ledger import InsufficientFunds, Movement, PostedTransfer, Transfer
+from core.ledger import AccountSpec, InsufficientFunds, Movement, PostedTransfer, Transfer
 from core.money import ZERO, Money
 from core.ports import UnitOfWorkFactory
 
@@ -21,10 +21,11 @@ class WalletView:
 
 
 async def wallet_view(uow: UnitOfWorkFactory, user_id: int, limit: int = 10) -> WalletView:
-    async with uow() as tx:
-        wallet = await wallet_of(tx.ledger, user_id)
+    async with uow() as tx:  # a look changes nothing: no wallet yet reads as empty
+        wallet = await tx.ledger.account_by_code(AccountSpec.wallet(user_id).code)
+        if wallet is None:
+            return WalletView(Money.zero(), [])
         movements = await tx.ledger.statement(wallet.id, limit)
-        await tx.commit()  # opening the account on first look is worth keeping
     return WalletView(wallet.balance, movements)
 
 
