@@ -90,7 +90,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     await context.bot.send_document(
-        update.effective_chat.id,
+        update.effective_user.id,  # private: the person who pressed, message or not
         InputFile(agreement.text.encode("utf-8"),
                   filename=f"daihuan-agreement-{agreement.id}-{agreement.version}.txt"),
         caption=say("agreements.caption", id=agreement.id, version=agreement.version,

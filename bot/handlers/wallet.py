@@ -71,7 +71,7 @@ async def ask_top_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await query.answer()
     amount = Money(fen)
     await context.bot.send_invoice(
-        chat_id=update.effective_chat.id, title=say("wallet.invoice_title"),
+        chat_id=update.effective_user.id, title=say("wallet.invoice_title"),
         description=say("wallet.invoice_description", amount=amount),
         payload=f"topup:{update.effective_user.id}:{fen}:{secrets.token_hex(4)}",
         provider_token=found.payment_token, currency=CURRENCY,
