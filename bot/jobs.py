@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     found = services(context)
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         last = await tx.servicing.last_finished()
     for day in business_dates_to_run(last, found.today()):
         counts = await run_servicing(found.uow, found.clock, found.tz, found.servicing, day)

@@ -7,5 +7,5 @@ from core.services.cover import display_name as _display_name
 
 
 async def display_name(services: Services, user_id: int | None) -> str:
-    async with services.uow() as tx:
+    async with services.uow.read() as tx:
         return await _display_name(tx, user_id)

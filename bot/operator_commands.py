@@ -129,7 +129,7 @@ async def servicing(settings: Settings, args: argparse.Namespace) -> int:
     """Run servicing for a date (its notices wait in the outbox for the bot to send), or
     print the last runs and the outbox backlog."""
     if args.status:
-        async with _storage(settings) as uow, uow() as tx:
+        async with _storage(settings) as uow, uow.read() as tx:
             runs = await tx.servicing.runs(10)
             outbox = await tx.outbox.counts()
         print("business date  finished  debited failed retried defaulted overdue completed"

@@ -137,7 +137,7 @@ class OutboxSender:
         counts = DrainCounts()
         for _ in range(max_batches):
             found = self._services
-            async with found.uow() as tx:
+            async with found.uow.read() as tx:
                 due = await tx.outbox.due(found.clock.now(), self._batch)
             if not due:
                 break

@@ -281,4 +281,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self) -> UnitOfWork:
+        """A unit that writes: one transaction, serialised with every other writer."""
+        ...
+
+    def read(self) -> UnitOfWork:
+        """A unit that only reads: never waits for writers; commit() refuses."""
+        ...

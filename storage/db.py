@@ -27,6 +27,8 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await _connect(self.path)
         self._reader = await _connect(self.path)
+        # Reads never wait for the writer (WAL), and the reader can never write by mistake.
+        await self._reader.execute("PRAGMA query_only = ON")
         return self
 
     async def close(self) -> None:

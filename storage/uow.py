@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
+import aiosqlite
+
 from core.clock import Clock
 from storage.bills import SqliteBills
 from storage.cover import SqliteCover
@@ -42,7 +44,10 @@ class SqliteUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._tx = await self._db.begin()
-        conn = self._tx.conn
+        self._bind(self._tx.conn)
+        return self
+
+    def _bind(self, conn: aiosqlite.Connection) -> None:
         self.users = SqliteUsers(conn, self._clock)
         self.ledger = SqliteLedger(conn, self._clock)
         self.identities = SqliteIdentities(conn, self._clock)
@@ -83,6 +88,23 @@ class SqliteUnitOfWork:
             await tx.rollback()
 
 
+class SqliteReadOnlyUnitOfWork(SqliteUnitOfWork):
+    """Repositories on the reader connection: no write lock, so a page of /bills never waits
+    behind a servicing run or a CLI import. Each statement sees the latest commit; the
+    connection is query_only, so a write through it fails instead of slipping out."""
+
+    async def __aenter__(self) -> Self:
+        conn = self._db.reader
+        self._bind(conn)
+        return self
+
+    async def commit(self) -> None:
+        raise RuntimeError("a read-only unit of work commits nothing")
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
 class SqliteUnitOfWorkFactory:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
@@ -90,3 +112,6 @@ class SqliteUnitOfWorkFactory:
 
     def __call__(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(self.db, self._clock)
+
+    def read(self) -> SqliteUnitOfWork:
+        return SqliteReadOnlyUnitOfWork(self.db, self._clock)

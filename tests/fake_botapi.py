@@ -43,6 +43,7 @@ class Output:
     reply_markup: dict | None
     params: dict[str, Any]
     seq: int = 0
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def buttons(self) -> list[dict]:
@@ -89,6 +90,7 @@ class FakeBotApi:
         self.fault: Callable[[str, dict], web.Response | None] | None = None
         self.confirmed_offset = 0  # getUpdates' offset: every update below it was fetched
         self.deleted: list[ChatMessage] = []
+        self.pushed_at: dict[int, float] = {}  # update id → when it was offered to the bot
         self._answered: set[str] = set()
         self.blocked: set[int] = set()  # users who blocked the bot: sendMessage answers 403
         self.rate_limit: int | None = None  # messages per second; above it: 429 retry_after
@@ -145,6 +147,7 @@ class FakeBotApi:
         async with self._changed:
             update = {"update_id": next(self._update_ids), **update}
             self.updates.append(update)
+            self.pushed_at[update["update_id"]] = time.monotonic()
             self._changed.notify_all()
             return update["update_id"]
 

@@ -18,6 +18,7 @@ TEST_ID_KEY = "test-id-hash-key-0123456789abcdef0123456789"
 class BotHarness:
     def __init__(self, tmp: Path, clock: Clock | None = None, **settings: object) -> None:
         self.api = FakeBotApi(TEST_TOKEN)
+        tmp.mkdir(parents=True, exist_ok=True)
         self.db_path = tmp / "bot.db"
         self._clock = clock
         # The offline server has no Telegram-side limit unless a test sets one: let the bot

@@ -19,7 +19,7 @@ from core.services.cover import CoverRefused
 
 
 async def _merchant(found: Services, bill_id: int) -> str:
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         bill = await tx.bills.get(bill_id)
     return bill.merchant if bill else "?"
 
@@ -28,7 +28,7 @@ async def requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     say = await speaker(update, context)
     found = services(context)
     user_id = update.effective_user.id
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         mine = await tx.cover.requests_of_borrower(user_id, limit=10)
     if not mine:
         await reply(update, say("requests.none"))
@@ -58,7 +58,7 @@ async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     say = await speaker(update, context)
     found = services(context)
     user_id = update.effective_user.id
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         mine = await tx.cover.agreements_of(user_id)
     if not mine:
         await reply(update, say("agreements.none"))
@@ -82,7 +82,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     say = await speaker(update, context)
     _, agreement_id = callbacks.parse_agreement(query.data)
-    async with services(context).uow() as tx:
+    async with services(context).uow.read() as tx:
         agreement = await tx.cover.agreement(agreement_id)
     if agreement is None or update.effective_user.id not in (agreement.friend_id,
                                                              agreement.borrower_id):
@@ -100,7 +100,7 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def terminate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     say = await speaker(update, context)
     found = services(context)
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         active = [a for a in await tx.cover.agreements_of(update.effective_user.id)
                   if a.status is AgreementStatus.ACTIVE]
     if not active:
@@ -117,7 +117,7 @@ async def terminate_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     found = services(context)
     action, agreement_id = callbacks.parse_agreement(query.data)
     user_id = update.effective_user.id
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         agreement = await tx.cover.agreement(agreement_id)
     if agreement is None or user_id not in (agreement.friend_id, agreement.borrower_id):
         await query.answer(say("terminate.refused.not_found"), show_alert=True)

@@ -51,7 +51,7 @@ async def _open_bills(context: ContextTypes.DEFAULT_TYPE, user_id: int
                       ) -> tuple[list[Bill], dict[int, list[tuple[str, Money]]]]:
     """Open bills, and who covers which instalment (by the friend's display name)."""
     found = services(context)
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         bills = await tx.bills.open_bills(user_id)
         covering = {}
         for bill in bills:
@@ -94,7 +94,7 @@ async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     press = callbacks.parse_pay(query.data)
     found = services(context)
     user_id = update.effective_user.id
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         instalment = await tx.bills.instalment(press.instalment_id)
         bill = await tx.bills.get(instalment.bill_id) if instalment else None
     # The button says which instalment; whether the presser may pay it is checked here.

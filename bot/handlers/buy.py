@@ -39,7 +39,7 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     say = await speaker(update, context)
     found = services(context)
     user_id = update.effective_user.id
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         user = await tx.users.get(user_id)
         verified = await tx.identities.get(user_id) is not None
     if user is not None and user.frozen:

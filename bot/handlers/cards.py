@@ -24,7 +24,7 @@ async def inline_cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     found = services(context)
     user_id = query.from_user.id
     wanted = query.query.strip()
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         mine = [r for r in await tx.cover.requests_of_borrower(user_id, limit=20)
                 if r.status in CARD_STATUSES and r.friend_id is None
                 and r.route is not Route.CONTACT and not r.is_expired(found.clock.now())]

@@ -42,7 +42,7 @@ def invite_link(context: ContextTypes.DEFAULT_TYPE, request: CoverRequest) -> st
 
 
 async def _open_bills(found: Services, user_id: int) -> list[Bill]:
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         return [b for b in await tx.bills.open_bills(user_id) if b.unpaid]
 
 
@@ -50,7 +50,7 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     say = await speaker(update, context)
     found = services(context)
     user_id = update.effective_user.id
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         user = await tx.users.get(user_id)
     if user is not None and user.frozen:
         await reply(update, say("cover.refused.frozen"))
@@ -78,7 +78,7 @@ async def from_bills(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     say = await speaker(update, context)
     found = services(context)
     instalment_id = callbacks.parse_cover_instalment(query.data)
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         instalment = await tx.bills.instalment(instalment_id)
         bill = await tx.bills.get(instalment.bill_id) if instalment else None
     if (instalment is None or bill is None or instalment.borrower_id != update.effective_user.id

@@ -26,7 +26,7 @@ from core.services.risk import ON_COVER
 
 
 async def review_text(found: Services, request: CoverRequest, say: Speaker) -> str:
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         bill = await tx.bills.get(request.bill_id)
     assert bill is not None
     chosen = [i for i in bill.unpaid if i.id in request.instalment_ids]
@@ -117,7 +117,7 @@ async def _accept(update: Update, context: ContextTypes.DEFAULT_TYPE,
     if first:
         await send_now(context)
         await check_risk(context, ON_COVER)
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         verified = await tx.identities.get(user_id) is not None
     if verified:
         await edit(update.callback_query, say("friend.ask_income"),

@@ -47,7 +47,7 @@ async def ops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     say = await speaker(update, context)
     found = services(context)
     today = found.today()
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         stats = await tx.risk.book_stats(today)
         alerts = await tx.risk.open_alerts(10)
         runs = await tx.servicing.runs(3)
@@ -122,7 +122,7 @@ async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     action, alert_id = query.data.split(":")[1], int(query.data.split(":")[2])
     found = services(context)
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         alert = await tx.risk.alert(alert_id)
     if alert is None:
         await query.answer(say("callback.invalid"), show_alert=True)
@@ -191,7 +191,7 @@ async def daily_report(context: ContextTypes.DEFAULT_TYPE, business_date) -> Non
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"daily-{business_date.isoformat()}.png").write_bytes(png)
     counts = runs.get(business_date, {"debited": 0, "failed": 0, "defaulted": 0})
-    async with found.uow() as tx:
+    async with found.uow.read() as tx:
         exposure = dict(await tx.risk.exposure())
         edges = await tx.risk.cover_edges()
     for operator in sorted(found.operator_ids):

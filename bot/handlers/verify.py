@@ -48,7 +48,7 @@ async def begin_for_friend(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def _begin(update: Update, context: ContextTypes.DEFAULT_TYPE, then: int | None) -> int:
     say = await speaker(update, context)
-    async with services(context).uow() as tx:
+    async with services(context).uow.read() as tx:
         identity = await tx.identities.get(update.effective_user.id)
     if identity is not None:
         if then is not None:

@@ -219,7 +219,7 @@ async def request_for_token(uow: UnitOfWorkFactory, payload: str) -> CoverReques
     token = token_from_payload(payload)
     if token is None:
         raise CoverRefused(CoverRefusal.NOT_FOUND)
-    async with uow() as tx:
+    async with uow.read() as tx:
         request = await tx.cover.request_by_token_hash(InviteTokens.digest(token))
     if request is None:
         raise CoverRefused(CoverRefusal.NOT_FOUND)
@@ -419,7 +419,7 @@ async def _terms(tx: UnitOfWork, request: CoverRequest, friend_id: int, share_bp
 async def agreement_preview(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int,
                             friend_id: int, share_bp: int, language: Language,
                             now: datetime) -> AgreementText:
-    async with uow() as tx:
+    async with uow() as tx:  # a writing unit: an expired request is marked on the way
         request = await _friend_request(tx, request_id, friend_id, now)
         terms, _ = await _terms(tx, request, friend_id, share_bp, config)
     return render(terms, language)

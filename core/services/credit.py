@@ -24,5 +24,5 @@ async def rating_in(tx: UnitOfWork, user_id: int, today: date, policy: CreditPol
 
 async def credit_report(uow: UnitOfWorkFactory, user_id: int, today: date,
                         policy: CreditPolicy) -> Rating:
-    async with uow() as tx:
+    async with uow.read() as tx:
         return await rating_in(tx, user_id, today, policy)

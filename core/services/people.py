@@ -43,7 +43,7 @@ class People:
         cached = self._known.get(user_id)
         if cached is not None:
             return cached.effective_language
-        async with self._uow() as tx:
+        async with self._uow.read() as tx:
             user = await tx.users.get(user_id)
         return user.effective_language if user is not None else Language.EN
 

@@ -21,7 +21,7 @@ class VerificationRefused(Exception):
 
 
 async def is_verified(uow: UnitOfWorkFactory, user_id: int) -> bool:
-    async with uow() as tx:
+    async with uow.read() as tx:
         return await tx.identities.get(user_id) is not None
 
 

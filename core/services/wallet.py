@@ -21,7 +21,7 @@ class WalletView:
 
 
 async def wallet_view(uow: UnitOfWorkFactory, user_id: int, limit: int = 10) -> WalletView:
-    async with uow() as tx:  # a look changes nothing: no wallet yet reads as empty
+    async with uow.read() as tx:  # a look changes nothing: no wallet yet reads as empty
         wallet = await tx.ledger.account_by_code(AccountSpec.wallet(user_id).code)
         if wallet is None:
             return WalletView(Money.zero(), [])
