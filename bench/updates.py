@@ -1,8 +1,9 @@
 """Front-end throughput and latency against a no-op PTB bot, measured in one run.
 
 500 simulated people send a realistic mix (/start, /help, /bills, /wallet, /credit, free
-text, button presses) through the offline Bot API server to the real Daihuan Application on
-SQLite; the baseline is a PTB Application whose one handler answers every update at once.
+text, button presses) through the offline Bot API server to the real bot (``daihuan run``,
+polling, on SQLite) running in its own process; the baseline is the same Application with one
+handler that answers every update at once (bench/noop_bot.py).
 Both are measured (1) flat out: updates/s handled, and (2) at 200 updates/s offered: p50 and
 p99 from the update being offered to the bot's first answer.
 
@@ -15,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from telegram import Update
-from telegram.ext import TypeHandler
-
 from tests.fake_botapi import FakeBotApi
-from tests.harness import BotHarness
+from tests.harness import TEST_ID_KEY, TEST_TOKEN
 
 MIX = ["/start", "/help", "/bills", "/wallet", "/credit", "hello there", "/language", "press"]
 
@@ -52,10 +53,6 @@ class Crowd:
         return time.monotonic()
 
 
-def _answers(api: FakeBotApi, start: int) -> list:
-    return [o for o in api.outputs[start:] if o.kind in ("message", "answer")]
-
-
 def _who(output) -> int:
     if output.kind == "answer":
         return int(str(output.params["callback_query_id"]).split("-")[0])
@@ -67,11 +64,14 @@ async def measure(api: FakeBotApi, crowd: Crowd, updates: int, rate: float, seco
     """Flat-out throughput, then latencies at a fixed offered rate (each person has at most
     one update waiting, so their next answer is the answer to it)."""
     start_output = len(api.outputs)
-    start = time.perf_counter()
+    start = time.monotonic()
     for _ in range(updates):
         await crowd.offer(crowd.rng.choice(crowd.people))
-    await _until(lambda: len(_answers(api, start_output)) >= updates)
-    throughput = updates / (time.perf_counter() - start)
+    # Done when every update was fetched and nothing more comes out for a while (an update
+    # may be answered by more than one message, so counting answers would stop early).
+    await _until(lambda: api.pending_updates == 0 and len(api.outputs) > start_output
+                 and time.monotonic() - api.outputs[-1].at > 0.3)
+    throughput = updates / (api.outputs[-1].at - start)
 
     waiting: dict[int, float] = {}
     latencies: list[float] = []
@@ -108,32 +108,43 @@ async def _until(done, timeout: float = 120) -> None:
         await asyncio.sleep(0.005)
 
 
-async def answer_everything(update: Update, context) -> None:
-    """The baseline: answer at once, touching nothing."""
-    if update.callback_query:
-        await update.callback_query.answer()
-    elif update.effective_message:
-        await update.effective_message.reply_text("ok")
-
-
 def report(name: str, throughput: float, latencies: list[float], rate: float) -> None:
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 2 else [0] * 99
     print(f"{name:<10} {throughput:8.1f} updates/s flat out; at {rate:.0f}/s offered: "
           f"p50 {q[49]:6.1f} ms, p99 {q[98]:6.1f} ms ({len(latencies)} answers timed)")
 
 
+async def against(module: str, tmp: Path, users: int, updates: int, rate: float,
+                  seconds: float) -> tuple[float, list[float]]:
+    """Start ``module`` as the bot in its own process (as in production: the Bot API is
+    another machine) against a fresh server and database, and measure it."""
+    api = FakeBotApi(TEST_TOKEN)
+    await api.start()
+    crowd = Crowd(api, users)
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TEST_TOKEN, "TELEGRAM_API_BASE_URL": api.base_url,
+           "ID_HASH_KEY": TEST_ID_KEY, "DATABASE_PATH": str(tmp / f"{module}.db"),
+           "TELEGRAM_MAX_RATE": "1000", "LOG_LEVEL": "WARNING"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, env=env, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        await _until(lambda: any(method == "getUpdates" for method, _ in api.calls), 60)
+        await asyncio.sleep(float(os.environ.get("BENCH_WARMUP", "1")))  # past start-up work
+        return await measure(api, crowd, updates, rate, seconds)
+    finally:
+        process.send_signal(signal.SIGINT)
+        await api.release_polls()
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+        await api.stop()
+
+
 async def main(users: int, updates: int, rate: float, seconds: float) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp:
-        async with BotHarness(Path(tmp) / "daihuan") as harness:
-            daihuan = await measure(harness.api, Crowd(harness.api, users), updates, rate,
-                                    seconds)
-        # The same Application, server and settings with every handler replaced by one that
-        # answers at once: what PTB and the transport cost without Daihuan's work.
-        async with BotHarness(Path(tmp) / "noop") as harness:
-            harness.app.handlers.clear()
-            harness.app.add_handler(TypeHandler(Update, answer_everything))
-            noop = await measure(harness.api, Crowd(harness.api, users), updates, rate,
-                                 seconds)
+        noop = await against("bench.noop_bot", Path(tmp), users, updates, rate, seconds)
+        daihuan = await against("bot", Path(tmp), users, updates, rate, seconds)
     report("no-op PTB", *noop, rate)
     report("Daihuan", *daihuan, rate)
     p99 = statistics.quantiles(daihuan[1], n=100)[98]

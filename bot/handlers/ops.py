@@ -3,6 +3,7 @@ the answer an unknown command gets, so the console does not announce itself."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -185,7 +186,9 @@ async def daily_report(context: ContextTypes.DEFAULT_TYPE, business_date) -> Non
         debits = await tx.risk.debit_history(window(business_date))
         overdue = await tx.risk.overdue_history(window(business_date))
         runs = {r.business_date: r.counts for r in await tx.servicing.runs(1)}
-    png = chart(business_date, stats, debits, overdue)
+    # matplotlib is synchronous and takes a good second: draw in a thread, so the bot keeps
+    # answering people meanwhile.
+    png = await asyncio.to_thread(chart, business_date, stats, debits, overdue)
     if found.database_path is not None:
         folder = found.database_path.parent / "reports"
         folder.mkdir(parents=True, exist_ok=True)
