@@ -36,6 +36,19 @@ async def say_and_expect(person, text, fragment):
     return reply
 
 
+async def buy_in_chat(person, merchant="Shop", amount="100", plan="3 ×"):
+    """/buy through to a confirmed purchase; returns the confirmation."""
+    await say_and_expect(person, "/buy", "")
+    await say_and_expect(person, merchant, "")
+    plans = await say_and_expect(person, amount, "")
+    await person.press(plans, plan)
+    await person.next("answer")
+    schedule = await person.next("edit")
+    await person.press(schedule, "Confirm")
+    await person.next("answer")
+    return await person.next("edit")
+
+
 async def verify(bot, person, number=ADULT_ID, name="Jane Smith"):
     prompt = await say_and_expect(person, "/verify", "")
     assert prompt.keyboard[0].get("request_contact") is True
@@ -202,15 +215,7 @@ async def test_forged_payment_and_pay_buttons_change_nothing(bot):
     jane = bot.person(2006, "Jane", "en")
     mallory = bot.person(2007, "Mallory", "en")
     await verify(bot, jane)
-    await say_and_expect(jane, "/buy", "")
-    await say_and_expect(jane, "Shop", "")
-    plans = await say_and_expect(jane, "100", "")
-    await jane.press(plans, "3 ×")
-    await jane.next("answer")
-    schedule = await jane.next("edit")
-    await jane.press(schedule, "Confirm")
-    await jane.next("answer")
-    await jane.next("edit")
+    await buy_in_chat(jane)
     bills = await say_and_expect(jane, "/bills", "page 1 of 1")
     pay_data = bills.buttons[0]["callback_data"]
     before = book(bot.db_path)

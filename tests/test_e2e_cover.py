@@ -11,7 +11,7 @@ from core.clock import FixedClock
 from tests.dbcheck import q
 from tests.harness import BotHarness
 from tests.idnumbers import resident_id
-from tests.test_e2e_borrower import say_and_expect, verify
+from tests.test_e2e_borrower import buy_in_chat, say_and_expect, verify
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 BORROWER_ID = resident_id(date(1990, 5, 17))
@@ -49,11 +49,7 @@ async def catch_up(bot, person):
 async def borrower_with_bill(bot, user_id=3001, name="Jane", amount="300", plan="3 ×"):
     jane = bot.person(user_id, name, "en")
     await verify(bot, jane, number=BORROWER_ID)
-    await say_and_expect(jane, "/buy", "")
-    await say_and_expect(jane, "JD Mall", "")
-    plans = await say_and_expect(jane, amount, "")
-    schedule = await press_and_edit(jane, plans, plan)
-    await press_and_edit(jane, schedule, "Confirm")
+    await buy_in_chat(jane, "JD Mall", amount, plan)
     return jane
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from core.clock import FixedClock
 from tests.harness import TEST_TOKEN, BotHarness
 from tests.idnumbers import resident_id
-from tests.test_e2e_borrower import say_and_expect, verify
+from tests.test_e2e_borrower import buy_in_chat, say_and_expect, verify
 from tests.test_e2e_cover import ask_by_link, catch_up, friend_signs
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -26,15 +26,7 @@ async def test_lifecycle_at_debug_logs_nothing_personal(tmp_path, production_log
         await op.reply()
         jane = bot.person(3001, "Jane", "en")
         await verify(bot, jane, number=BORROWER_ID, name=BORROWER_NAME)
-        await say_and_expect(jane, "/buy", "")
-        await say_and_expect(jane, "JD Mall", "")
-        plans = await say_and_expect(jane, "300", "")
-        await jane.press(plans, "3 ×")
-        await jane.next("answer")
-        schedule = await jane.next("edit")
-        await jane.press(schedule, "Confirm")
-        await jane.next("answer")
-        await jane.next("edit")
+        await buy_in_chat(jane, "JD Mall", "300")
         _, payload = await ask_by_link(jane)
         li = bot.person(3002, "Li", "en")
         await verify(bot, li, number=FRIEND_ID, name=FRIEND_NAME)
