@@ -13,6 +13,7 @@ from bot.context import SERVICES, Services
 from bot.i18n import Texts
 from bot.jobs import schedule_jobs
 from bot.ordering import PerUserUpdateProcessor
+from bot.request import RetryingRequest
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
 from core.services.people import People
@@ -71,6 +72,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
         .defaults(Defaults(tzinfo=settings.tz))
+        .request(RetryingRequest(connection_pool_size=256))
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate,
                                      max_retries=3))
         .concurrent_updates(PerUserUpdateProcessor())
