@@ -96,11 +96,6 @@ class SqliteCover:
             f"{_REQUEST} WHERE r.borrower_id = ? ORDER BY r.id DESC LIMIT ?", (borrower_id, limit))
         return [_request(r) for r in rows]
 
-    async def requests_to_friend(self, friend_id: int, limit: int = 20) -> list[CoverRequest]:
-        rows = await self._conn.execute_fetchall(
-            f"{_REQUEST} WHERE r.friend_id = ? ORDER BY r.id DESC LIMIT ?", (friend_id, limit))
-        return [_request(r) for r in rows]
-
     async def created_since(self, borrower_id: int, since: datetime) -> int:
         rows = await self._conn.execute_fetchall(
             "SELECT COUNT(*) FROM cover_requests WHERE borrower_id = ? AND created_at >= ?",
@@ -182,16 +177,6 @@ class SqliteCover:
             "SELECT ai.agreement_id, ai.instalment_id, i.due_date, ai.amount, ai.status"
             " FROM agreement_instalments ai JOIN instalments i ON i.id = ai.instalment_id"
             " WHERE ai.agreement_id = ? ORDER BY i.due_date, i.id", (agreement_id,))
-        return [CoveredInstalment(r[0], r[1], date.fromisoformat(r[2]), Money(r[3]), r[4])
-                for r in rows]
-
-    async def covering(self, instalment_id: int) -> list[CoveredInstalment]:
-        """The friends' parts currently covering one instalment."""
-        rows = await self._conn.execute_fetchall(
-            "SELECT ai.agreement_id, ai.instalment_id, i.due_date, ai.amount, ai.status"
-            " FROM agreement_instalments ai JOIN instalments i ON i.id = ai.instalment_id"
-            " WHERE ai.instalment_id = ? AND ai.status = 'covered'",
-            (instalment_id,))
         return [CoveredInstalment(r[0], r[1], date.fromisoformat(r[2]), Money(r[3]), r[4])
                 for r in rows]
 

@@ -37,13 +37,6 @@ class SqliteEventLog:
               json.dumps(e.data, ensure_ascii=False, sort_keys=True, default=str))
              for e in events])
 
-    async def for_subject(self, subject: str) -> list[RecordedEvent]:
-        rows = await self._conn.execute_fetchall(
-            "SELECT id, occurred_at, actor, subject, kind, data FROM events"
-            " WHERE subject = ? ORDER BY id", (subject,))
-        return [_recorded(row) for row in rows]
-
-
 async def export(conn: aiosqlite.Connection, start: str, end: str, user_id: int | None,
                  page: int = 1000):
     """Events with start <= occurred_at < end (UTC ISO), oldest first, a page at a time:

@@ -100,11 +100,6 @@ class SqliteLedger:
             return _posted(rows[0])
         return await classify_unposted(self._conn, transfer)
 
-    async def transfer_by_key(self, key: str) -> PostedTransfer | None:
-        rows = await self._conn.execute_fetchall(
-            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE idem_key = ?", (key,))
-        return _posted(rows[0]) if rows else None
-
     async def statement(self, account_id: int, limit: int) -> list[Movement]:
         """The latest postings on an account, newest first."""
         rows = await self._conn.execute_fetchall(

@@ -20,11 +20,6 @@ class VerificationRefused(Exception):
         self.reason = reason
 
 
-async def is_verified(uow: UnitOfWorkFactory, user_id: int) -> bool:
-    async with uow.read() as tx:
-        return await tx.identities.get(user_id) is not None
-
-
 async def verify(uow: UnitOfWorkFactory, hasher: IdentityHasher, *, user_id: int, phone: str,
                  legal_name: str, resident: ResidentId) -> VerifiedIdentity:
     """Record a verified identity. ``phone`` must already be proven to be the user's own."""
