@@ -360,3 +360,20 @@ async def test_two_devices_pressing_sign_at_once_make_one_agreement(bot):
     assert len(signed) == 1
     assert q(bot.db_path, "SELECT COUNT(*) FROM agreements") == [(1,)]
     assert q(bot.db_path, "SELECT COUNT(*) FROM events WHERE kind = 'agreement.signed'") == [(1,)]
+
+
+async def test_requests_lists_states_links_and_buttons(bot):
+    jane = await borrower_with_bill(bot)
+    _, first = await ask_by_link(jane, "50%")
+    li = bot.person(3002, "Li", "en")
+    await li.open_link(first)
+    await press_and_edit(li, await li.reply(), "Accept")
+    await catch_up(bot, jane)
+    _, second = await ask_by_link(jane, "20%")
+    listing = await say_and_expect(jane, "/requests", "Your cover requests:")
+    assert "#2 JD Mall, 20% — waiting" in listing.text and second in listing.text
+    assert "#1 JD Mall, 50% — accepted, not signed yet (Li)" in listing.text
+    assert first not in listing.text  # taken: its link is of no use to anyone else
+    assert listing.button_texts == ["✖ Cancel request #2", "↩ Revoke request #1"]
+    done = await press_and_edit(jane, listing, "Cancel request #2")
+    assert "Request #2 cancelled" in done.text
