@@ -72,7 +72,9 @@ def build_application(settings: Settings, clock: Clock | None = None,
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
         .defaults(Defaults(tzinfo=settings.tz))
-        .request(RetryingRequest(connection_pool_size=256))
+        .request(RetryingRequest(connection_pool_size=256,
+                                 read_timeout=settings.telegram_timeout_seconds,
+                                 write_timeout=settings.telegram_timeout_seconds))
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate,
                                      max_retries=3))
         .concurrent_updates(PerUserUpdateProcessor())

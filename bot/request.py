@@ -1,11 +1,18 @@
-"""Requests to the Bot API that survive a passing server error: a 5xx, or a connection that
-died before any answer, is tried again a few times with a short backoff before the handler
-sees an error. A timeout is not retried: the message may have been delivered, and sending
-it again would show it twice. 429s are the rate limiter's business."""
+"""Requests to the Bot API that survive a passing failure: a 5xx, a connection that died, or
+a timeout is tried again a few times with a short backoff before the handler sees an error.
+429s are the rate limiter's business.
+
+A timeout is ambiguous: Telegram may have done the work and only the answer was lost. For
+the methods where doing it twice is refused (answering a press, an edit to the same text,
+deleting a message), a retry that Telegram refuses for exactly that reason counts as
+success. A message sent twice cannot be told apart, so after a timeout on sendMessage a
+person may, rarely, see a reply twice — chosen over losing it: every money action behind a
+reply is idempotent, a missing confirmation leaves someone guessing."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from telegram.error import NetworkError, TimedOut
@@ -13,30 +20,50 @@ from telegram.request import HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({500, 502, 503, 504})
-BACKOFF = (0.2, 0.5, 1.0)
+BACKOFF = (0.2, 0.5, 1.0, 2.0)
+# What Telegram answers when the first, timed-out attempt did get through.
+_ALREADY_DONE = {
+    "answerCallbackQuery": "query is too old",
+    "editMessageText": "message is not modified",
+    "editMessageReplyMarkup": "message is not modified",
+    "editMessageCaption": "message is not modified",
+    "deleteMessage": "message to delete not found",
+}
+_DONE = (200, json.dumps({"ok": True, "result": True}).encode())
 
 
 class RetryingRequest(HTTPXRequest):
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          *args: object, **kwargs: object) -> tuple[int, bytes]:
+        api_method = _method(url)
+        timed_out = False
         for attempt, pause in enumerate((*BACKOFF, None), start=1):
             try:
                 status, payload = await super().do_request(url, method, request_data, *args,
                                                            **kwargs)
-            except TimedOut:
-                raise  # maybe delivered: not ours to repeat
-            except NetworkError:
+            except NetworkError as error:  # TimedOut is a NetworkError too
                 if pause is None:
                     raise
-                log.info("Bot API %s: connection failed; retry %d", _method(url), attempt)
+                timed_out = timed_out or isinstance(error, TimedOut)
+                log.info("Bot API %s: %s; retry %d", api_method,
+                         "timed out" if isinstance(error, TimedOut) else "connection failed",
+                         attempt)
                 await asyncio.sleep(pause)
                 continue
             if status in RETRY_STATUS and pause is not None:
-                log.info("Bot API %s: %s; retry %d", _method(url), status, attempt)
+                log.info("Bot API %s: %s; retry %d", api_method, status, attempt)
                 await asyncio.sleep(pause)
                 continue
+            if status == 400 and timed_out and _done_before(api_method, payload):
+                log.info("Bot API %s: the timed-out attempt had got through", api_method)
+                return _DONE
             return status, payload
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _done_before(api_method: str, payload: bytes) -> bool:
+    marker = _ALREADY_DONE.get(api_method)
+    return marker is not None and marker in payload.decode("utf-8", "replace")
 
 
 def _method(url: str) -> str:

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     risk_fresh_purchase_hours: int = Field(default=24, ge=1, le=720)
     # Messages per second the bot sends in all (Telegram allows about 30 for bulk sends).
     telegram_max_rate: int = Field(default=30, ge=1, le=1000)
+    # How long one Bot API call may take before it counts as timed out (and is retried).
+    telegram_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("telegram_bot_token", "id_hash_key", "payment_provider_token",
                      mode="before")

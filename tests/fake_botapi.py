@@ -201,11 +201,18 @@ class FakeBotApi:
                 if request.transport is not None:
                     request.transport.close()
                 return web.Response(status=500)
-            if isinstance(injected, tuple) and injected[0] == "delay":  # answer too late
+            if isinstance(injected, tuple) and injected[0] == "delay":  # nothing done, late
                 await asyncio.sleep(injected[1])
                 return _error(500, "Internal Server Error: answered after a delay")
+            if isinstance(injected, tuple) and injected[0] == "late":  # done, answer late
+                answer = await self._dispatch(method, params)
+                await asyncio.sleep(injected[1])
+                return answer
             if injected is not None:
                 return injected
+        return await self._dispatch(method, params)
+
+    async def _dispatch(self, method: str, params: dict) -> web.Response:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found: method not found")

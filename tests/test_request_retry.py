@@ -30,3 +30,32 @@ async def test_replies_survive_5xx_and_dropped_connections(tmp_path):
         assert sum(injected.values()) >= 5
         assert len(sent) == 40 and set(sent.values()) == {1}  # every reply, once
         assert not any("went wrong" in text for _, text in sent)
+
+
+async def test_a_timed_out_call_is_retried_and_one_that_got_through_is_not_done_twice(
+        tmp_path, monkeypatch):
+    """A timeout before Telegram did anything: the reply is sent again and arrives once. A
+    timeout after Telegram answered the press (or made the edit): the retry is refused as
+    already done, which counts as success, so the handler carries on and nobody is told
+    something went wrong."""
+    monkeypatch.setattr("bot.request.BACKOFF", (0.05, 0.05, 0.05, 0.05))
+    async with BotHarness(tmp_path, telegram_timeout_seconds=0.3) as bot:
+        jane = bot.person(8100, "Jane", "en")
+        first = {"sendMessage": True, "answerCallbackQuery": True, "editMessageText": True}
+
+        def fault(method, params):
+            if not first.get(method):
+                return None
+            first[method] = False
+            return ("delay", 0.6) if method == "sendMessage" else ("late", 0.6)
+
+        bot.api.fault = fault
+        await jane.send("/language")
+        menu = await jane.reply()
+        await jane.press(menu, "中文")
+        await bot.drained(timeout=10)
+        assert not any(first.values())  # each kind of call timed out once
+        kinds = Counter(o.kind for o in bot.api.outputs)
+        assert kinds == Counter({"message": 1, "answer": 1, "edit": 1}), kinds
+        assert not any("went wrong" in (o.text or "") or "出错" in (o.text or "")
+                       for o in bot.api.outputs)
