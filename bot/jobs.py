@@ -23,11 +23,16 @@ async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     found = services(context)
     async with found.uow.read() as tx:
         last = await tx.servicing.last_finished()
+    reported = None
     for day in business_dates_to_run(last, found.today()):
         counts = await run_servicing(found.uow, found.clock, found.tz, found.servicing, day)
         log.info("servicing %s: %s", day, counts)
         if not counts.already_finished:
-            await daily_report(context, day)
+            reported = day
+    if reported is not None:
+        # One report per run of the job: after downtime the operator wants the book as it
+        # stands, not a report for every day missed (each day's counts stay in /ops).
+        await daily_report(context, reported)
     await drain_job(context)
 
 

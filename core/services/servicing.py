@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from core.accounts import receivable_of, wallet_of
 from core.agreement import AgreementStatus
-from core.clock import Clock
+from core.clock import Clock, business_date
 from core.events import SYSTEM, Event
 from core.ledger import InsufficientFunds, LedgerError, Transfer
 from core.money import Money
@@ -243,7 +243,12 @@ async def _complete(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
 async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
                      policy: ServicingPolicy, day: date, counts: RunCounts) -> None:
     """Before the due date to whoever pays (friends for their parts, the borrower for the
-    rest); after it, escalating overdue notices to the payers and the borrower."""
+    rest); after it, escalating overdue notices to the payers and the borrower.
+
+    A date caught up late (the bot was down) plans none: "due in 3 days" arriving on the due
+    date misleads, and today's own run plans every reminder that is still true."""
+    if day < business_date(clock.now(), tz):
+        return
     schedule = [(day + timedelta(days=d), "due", d) for d in policy.reminder_days]
     schedule += [(day - timedelta(days=d), "overdue", d) for d in policy.overdue_days]
     planner = _Planner(clock, tz, policy.quiet)
