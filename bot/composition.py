@@ -13,6 +13,7 @@ from bot.context import SERVICES, Services
 from bot.i18n import Texts
 from bot.jobs import schedule_jobs
 from bot.ordering import PerUserUpdateProcessor
+from bot.payments import PaymentBookingRequest
 from bot.request import RetryingRequest
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
@@ -43,6 +44,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the application")
     clock = clock or SystemClock()
     texts = texts or Texts.load()
+    fetching = PaymentBookingRequest(connection_pool_size=1)
 
     async def post_init(app: Application) -> None:
         db = await open_database(settings, clock)
@@ -57,6 +59,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
             cover=settings.cover_config, tokens=settings.invite_tokens(),
             servicing=settings.servicing_policy, risk=settings.risk_policy,
             database_path=settings.database_path)
+        fetching.services = app.bot_data[SERVICES]  # from now on, payments book on arrival
         await app.bot.set_my_commands(bot_commands(texts, Language.EN))
         await app.bot.set_my_commands(bot_commands(texts, Language.ZH), language_code="zh")
         log.info("bot ready; database %s", settings.database_path)
@@ -75,6 +78,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
         .request(RetryingRequest(connection_pool_size=256,
                                  read_timeout=settings.telegram_timeout_seconds,
                                  write_timeout=settings.telegram_timeout_seconds))
+        .get_updates_request(fetching)
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate,
                                      max_retries=3))
         .concurrent_updates(PerUserUpdateProcessor())

@@ -11,6 +11,7 @@ from core.bills import Instalment, InstalmentStatus
 from core.events import Event, user_actor
 from core.ledger import AccountSpec, InsufficientFunds, Movement, PostedTransfer, Transfer
 from core.money import ZERO, Money
+from core.outbox import IMMEDIATELY, Notice
 from core.ports import UnitOfWorkFactory
 
 
@@ -30,9 +31,11 @@ async def wallet_view(uow: UnitOfWorkFactory, user_id: int, limit: int = 10) -> 
 
 
 async def top_up(uow: UnitOfWorkFactory, *, user_id: int, amount: Money, source: str, ref: str,
-                 actor: str) -> PostedTransfer:
+                 actor: str, tell: bool = False) -> PostedTransfer:
     """Money arrived from outside. ``ref`` (the payment's charge id, or the bank reference)
-    is the idempotency key: the same payment reported twice posts once."""
+    is the idempotency key: the same payment reported twice posts once. With ``tell``, the
+    confirmation to the payer is planned in the same transaction, so it survives a crash
+    between booking and replying and is planned once however often the payment is seen."""
     if not amount.is_positive:
         raise ValueError("top-up amount must be positive")
     async with uow() as tx:
@@ -45,6 +48,12 @@ async def top_up(uow: UnitOfWorkFactory, *, user_id: int, amount: Money, source:
             await tx.events.append(Event(actor, f"user:{user_id}", "wallet.topped_up",
                                          {"amount": amount.fen, "source": source,
                                           "transfer": posted.id}))
+            if tell:
+                balance = (await tx.ledger.account_by_code(wallet.code)).balance
+                await tx.outbox.plan([(Notice(
+                    f"topup:{source}:{ref}", user_id, "notify.topped_up",
+                    {"_money": ["amount", "balance"], "amount": amount.fen,
+                     "balance": balance.fen}, urgent=True), IMMEDIATELY)])
         await tx.commit()
     return posted
 
