@@ -15,7 +15,9 @@ from bot.settings import Settings, SettingsError, load_settings
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daihuan", description="Daihuan (代还) Telegram bot")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="start the bot (long polling)")
+    run_parser = sub.add_parser("run", help="start the bot (long polling, or --webhook)")
+    run_parser.add_argument("--webhook", action="store_true",
+                            help="receive updates by webhook at WEBHOOK_URL instead of polling")
     sub.add_parser("migrate", help="create or upgrade the database, then exit")
     history = sub.add_parser("import-history",
                              help="load repayment history: user_id,bill_ref,due_date,"
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"daihuan: {error}", file=sys.stderr)
         return 2
     if args.command == "run":
-        return run(settings)
+        return run(settings, webhook=args.webhook)
     from bot import operator_commands as ops
 
     commands: dict[str, Callable[..., Awaitable[int]]] = {
@@ -79,22 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     return asyncio.run(commands[args.command](settings, args))
 
 
-def run(settings: Settings) -> int:
-    from bot.composition import ALLOWED_UPDATES, build_application
+def run(settings: Settings, webhook: bool = False) -> int:
     from bot.logs import setup_logging
+    from bot.serve import serve
     from storage.migrate import SchemaTooNew
 
-    missing = settings.missing_for_run()
+    missing = settings.missing_for_webhook() if webhook else settings.missing_for_run()
     if missing:
         print("daihuan: cannot start — " + "; ".join(missing), file=sys.stderr)
         return 2
-    secrets = [settings.telegram_bot_token.get_secret_value()]  # type: ignore[union-attr]
-    if settings.payment_provider_token is not None:
-        secrets.append(settings.payment_provider_token.get_secret_value())
-    setup_logging(settings.log_level, secrets)
-    app = build_application(settings)
+    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token,
+               settings.payment_provider_token, settings.webhook_secret) if s is not None]
+    setup_logging(settings.log_level, secrets, settings.log_format)
     try:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        asyncio.run(serve(settings, webhook=webhook))
     except SchemaTooNew as error:
         print(f"daihuan: {error}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from bot.commands import bot_commands
 from bot.context import SERVICES, Services
 from bot.i18n import Texts
 from bot.jobs import schedule_jobs
+from bot.metrics import Metrics
 from bot.ordering import PerUserUpdateProcessor
 from bot.payments import PaymentBookingRequest
 from bot.request import RetryingRequest
@@ -25,6 +26,7 @@ from storage.uow import SqliteUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 DATABASE = "database"
+METRICS = "metrics"
 
 
 async def open_database(settings: Settings, clock: Clock) -> Database:
@@ -45,6 +47,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
     clock = clock or SystemClock()
     texts = texts or Texts.load()
     fetching = PaymentBookingRequest(connection_pool_size=1)
+    metrics = Metrics()
 
     async def post_init(app: Application) -> None:
         db = await open_database(settings, clock)
@@ -81,11 +84,12 @@ def build_application(settings: Settings, clock: Clock | None = None,
         .get_updates_request(fetching)
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate,
                                      max_retries=3))
-        .concurrent_updates(PerUserUpdateProcessor())
+        .concurrent_updates(PerUserUpdateProcessor(metrics=metrics))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
+    app.bot_data[METRICS] = metrics
     add_handlers(app)
     schedule_jobs(app, settings)
     return app

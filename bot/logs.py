@@ -10,6 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
+from typing import TextIO
+
+from pythonjsonlogger.json import JsonFormatter
+
+# The update being handled, for every log line written while handling it (set by
+# bot.ordering; tasks a handler starts inherit it).
+UPDATE_ID: ContextVar[int | None] = ContextVar("update_id", default=None)
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [update %(update_id)s]: %(message)s"
 
 # 18-character resident ID numbers (the last may be X), and runs of 11+ digits that may be
 # split by spaces or hyphens (phone numbers as people type them).
@@ -41,8 +50,12 @@ class RedactingFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
+            # Formatters that render the exception again (the JSON one) find only the
+            # redacted text.
+            record.exc_info = None
         record.msg, record.args = self.redact(message), None
         return True
+
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -51,18 +64,36 @@ class RedactingFilter(logging.Filter):
         return _DIGIT_RUN.sub(_digits_or_keep, text)
 
 
+class UpdateIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.update_id = UPDATE_ID.get() or "-"
+        return True
+
+
 def _digits_or_keep(match: re.Match[str]) -> str:
     return "[number]" if sum(c.isdigit() for c in match.group()) >= 11 else match.group()
 
 
-def setup_logging(level: str, secrets: list[str]) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    install_redaction(handler, secrets)
+def setup_logging(level: str, secrets: list[str], fmt: str = "text") -> None:
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [build_handler(secrets, fmt)]
     root.setLevel(level)
     quiet_leaky_loggers()
+
+
+def build_handler(secrets: list[str], fmt: str = "text",
+                  stream: TextIO | None = None) -> logging.Handler:
+    """``fmt`` "json": one JSON object per line (time, level, logger, update_id, message)."""
+    handler = logging.StreamHandler(stream)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(update_id)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(UpdateIdFilter())
+    install_redaction(handler, secrets)
+    return handler
 
 
 def install_redaction(handler: logging.Handler, secrets: list[str]) -> None:
@@ -75,3 +106,5 @@ def quiet_leaky_loggers() -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # aiosqlite logs every statement with its parameters at DEBUG: names, hashes, amounts.
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    # The job scheduler logs every run of every job at INFO (the outbox every 2 seconds).
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -7,15 +7,20 @@ first; one lock per user id keeps conversations in order without serialising eve
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.logs import UPDATE_ID
+from bot.metrics import Metrics, update_type
+
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    def __init__(self, max_concurrent_updates: int = 256, metrics: Metrics | None = None) -> None:
         super().__init__(max_concurrent_updates)
+        self._metrics = metrics
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # how many updates of each user are in flight
 
@@ -40,7 +45,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._locks[key]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
-        await coroutine
+        # Every log line written while handling carries the update's id.
+        token = UPDATE_ID.set(update.update_id if isinstance(update, Update) else None)
+        started = time.perf_counter()
+        try:
+            await coroutine
+        finally:
+            UPDATE_ID.reset(token)
+            if self._metrics is not None:
+                self._metrics.handled(update_type(update), started)
 
     async def initialize(self) -> None:
         pass

@@ -123,6 +123,7 @@ class OutboxSender:
         # pending rows and send them twice: one drain at a time per process.
         self._draining = asyncio.Lock()
         self._paused_until: datetime | None = None
+        self.stopping = False  # set at shutdown: finish the batch in hand, start no other
 
     async def drain(self, max_batches: int = 20) -> DrainCounts:
         """Send what is due now, a batch at a time, until nothing is due or Telegram says
@@ -136,6 +137,8 @@ class OutboxSender:
     async def _drain(self, max_batches: int) -> DrainCounts:
         counts = DrainCounts()
         for _ in range(max_batches):
+            if self.stopping:
+                break
             found = self._services
             async with found.uow.read() as tx:
                 due = await tx.outbox.due(found.clock.now(), self._batch)

@@ -61,20 +61,23 @@ async def book(found: Services, payment: Payment) -> PostedTransfer | None:
 
 def payments_in(batch: bytes) -> list[Payment]:
     """The successful payments in a raw getUpdates answer."""
-    found = []
-    for update in json.loads(batch).get("result") or []:
-        message = update.get("message") or {}
-        paid, sender = message.get("successful_payment"), message.get("from")
-        if not isinstance(paid, dict) or not isinstance(sender, dict):
-            continue
-        try:
-            found.append(Payment(int(sender["id"]), str(paid["currency"]),
-                                 int(paid["total_amount"]), str(paid["invoice_payload"]),
-                                 str(paid["telegram_payment_charge_id"])))
-        except (KeyError, TypeError, ValueError):
-            log.error("a successful payment without the fields to book it: update %s",
-                      update.get("update_id"))
-    return found
+    updates = json.loads(batch).get("result") or []
+    return [p for p in (payment_in(u) for u in updates if isinstance(u, dict)) if p]
+
+
+def payment_in(update: dict) -> Payment | None:
+    """The successful payment in one raw update, if it is one."""
+    message = update.get("message") or {}
+    paid, sender = message.get("successful_payment"), message.get("from")
+    if not isinstance(paid, dict) or not isinstance(sender, dict):
+        return None
+    try:
+        return Payment(int(sender["id"]), str(paid["currency"]), int(paid["total_amount"]),
+                       str(paid["invoice_payload"]), str(paid["telegram_payment_charge_id"]))
+    except (KeyError, TypeError, ValueError):
+        log.error("a successful payment without the fields to book it: update %s",
+                  update.get("update_id"))
+        return None
 
 
 class PaymentBookingRequest(HTTPXRequest):

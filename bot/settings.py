@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +44,16 @@ class Settings(BaseSettings):
     operator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     id_hash_key: SecretStr | None = None
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # "json": one JSON object per log line, for a log collector.
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    # Webhook mode (daihuan run --webhook): the public HTTPS address Telegram posts to, and
+    # the secret Telegram sends back in a header with every update (1-256 of A-Z a-z 0-9 _ -).
+    webhook_url: str | None = Field(default=None, pattern=r"^https://\S+$")
+    webhook_secret: SecretStr | None = None
+    # The bot's own HTTP server: /healthz and /metrics, and the webhook in webhook mode.
+    # Keep it on 127.0.0.1 behind a reverse proxy; WEB_PORT=0 turns it off in polling mode.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
     # Telegram Payments provider token (from @BotFather → Payments); unset: no in-chat top-up.
     payment_provider_token: SecretStr | None = None
     # Fees in basis points of the principal for plans that are not interest-free.
@@ -91,7 +102,17 @@ class Settings(BaseSettings):
     # How long one Bot API call may take before it counts as timed out (and is retried).
     telegram_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}",
+                                                  value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's"
+                             " rule for the secret token)")
+        return value
+
     @field_validator("telegram_bot_token", "id_hash_key", "payment_provider_token",
+                     "webhook_secret", "webhook_url",
                      mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -233,6 +254,18 @@ class Settings(BaseSettings):
             missing.append(BOTFATHER_HINT)
         if self.id_hash_key is None:
             missing.append(ID_HASH_KEY_HINT)
+        return missing
+
+    def missing_for_webhook(self) -> list[str]:
+        missing = self.missing_for_run()
+        if self.webhook_url is None:
+            missing.append("WEBHOOK_URL: the public https:// address Telegram will post to")
+        if self.webhook_secret is None:
+            missing.append("WEBHOOK_SECRET: a random string of 1-256 letters, digits, _ or -"
+                           " (for example: python -c 'import secrets; print(secrets."
+                           "token_urlsafe(32))')")
+        if self.web_port == 0:
+            missing.append("WEB_PORT: the port the webhook listens on (not 0)")
         return missing
 
 

@@ -14,6 +14,7 @@ from core.bills import Bill, Instalment, Quote
 from core.cover import CoverRequest, CoverStatus, Route
 from core.credit import RepaymentRecord
 from core.events import Event, RecordedEvent
+from core.health import HealthSnapshot
 from core.identity import VerifiedIdentity
 from core.ledger import Account, AccountSpec, Movement, PostedTransfer, Transfer
 from core.money import Money
@@ -240,6 +241,10 @@ class RiskRepository(Protocol):
     async def overdue_history(self, since: date) -> list[tuple[str, int]]: ...
 
 
+class HealthRepository(Protocol):
+    async def snapshot(self, now: datetime) -> HealthSnapshot: ...
+
+
 class EventLog(Protocol):
     async def append(self, event: Event) -> RecordedEvent: ...
 
@@ -256,6 +261,7 @@ class UnitOfWork(Protocol):
     servicing: ServicingRepository
     outbox: OutboxRepository
     risk: RiskRepository
+    health: HealthRepository
     events: EventLog
 
     async def __aenter__(self) -> Self: ...

@@ -14,6 +14,7 @@ from storage.bills import SqliteBills
 from storage.cover import SqliteCover
 from storage.db import Database, Transaction
 from storage.events import SqliteEventLog
+from storage.health import SqliteHealth
 from storage.identities import SqliteIdentities
 from storage.ledger import SqliteLedger
 from storage.outbox import SqliteOutbox
@@ -34,6 +35,7 @@ class SqliteUnitOfWork:
     servicing: SqliteServicing
     outbox: SqliteOutbox
     risk: SqliteRisk
+    health: SqliteHealth
     events: SqliteEventLog
 
     def __init__(self, db: Database, clock: Clock) -> None:
@@ -56,6 +58,7 @@ class SqliteUnitOfWork:
         self.servicing = SqliteServicing(conn, self._clock)
         self.outbox = SqliteOutbox(conn, self._clock)
         self.risk = SqliteRisk(conn, self._clock)
+        self.health = SqliteHealth(conn, self._clock)
         self.events = SqliteEventLog(conn, self._clock)
         return self
 

@@ -98,6 +98,11 @@ class FakeBotApi:
         self._tokens: float | None = None
         self._refilled = time.monotonic()
         self.closing = False  # long polls return at once, so the bot can stop promptly
+        # Webhook mode: after setWebhook, updates are POSTed to the bot, as Telegram does,
+        # at webhook_target (standing in for the reverse proxy) + the webhook URL's path.
+        self.webhook: dict | None = None
+        self.webhook_target: str | None = None
+        self.webhook_answers: list[int] = []
 
     # -- life cycle ----------------------------------------------------------------------
     async def start(self) -> str:
@@ -146,10 +151,33 @@ class FakeBotApi:
     async def push_update(self, update: dict) -> int:
         async with self._changed:
             update = {"update_id": next(self._update_ids), **update}
-            self.updates.append(update)
             self.pushed_at[update["update_id"]] = time.monotonic()
-            self._changed.notify_all()
-            return update["update_id"]
+            if self.webhook is None:
+                self.updates.append(update)
+                self._changed.notify_all()
+                return update["update_id"]
+        await self._deliver(update)
+        return update["update_id"]
+
+    async def _deliver(self, update: dict) -> None:
+        """Telegram's side of a webhook: POST until the bot answers 200."""
+        from urllib.parse import urlsplit
+
+        import aiohttp
+
+        assert self.webhook is not None and self.webhook_target is not None
+        url = self.webhook_target + urlsplit(self.webhook["url"]).path
+        headers = {}
+        if self.webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+        async with aiohttp.ClientSession() as session:
+            for _ in range(50):
+                async with session.post(url, json=update, headers=headers) as answer:
+                    self.webhook_answers.append(answer.status)
+                    if answer.status == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"the bot never took update {update['update_id']}")
 
     def new_message_id(self, chat_id: int) -> int:
         counter = self._message_ids.setdefault(chat_id, itertools.count(1))
@@ -228,6 +256,13 @@ class FakeBotApi:
                 "supports_inline_queries": True}
 
     async def _api_deleteWebhook(self, params: dict) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setWebhook(self, params: dict) -> bool:
+        if not str(params.get("url", "")).startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided")
+        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token")}
         return True
 
     async def _api_setMyCommands(self, params: dict) -> bool:

@@ -7,7 +7,8 @@ import pytest
 from bot.settings import SettingsError, load_settings
 
 ENV_KEYS = ["TELEGRAM_BOT_TOKEN", "ID_HASH_KEY", "TIMEZONE", "OPERATOR_IDS", "DATABASE_PATH",
-            "TELEGRAM_API_BASE_URL", "LOG_LEVEL"]
+            "TELEGRAM_API_BASE_URL", "LOG_LEVEL", "LOG_FORMAT", "WEBHOOK_URL", "WEBHOOK_SECRET",
+            "WEB_PORT"]
 
 
 @pytest.fixture
@@ -36,14 +37,15 @@ def test_operator_ids_and_env_file(clean_env, tmp_path):
 @pytest.mark.parametrize(("name", "value"), [
     ("TIMEZONE", "Mars/Olympus"), ("OPERATOR_IDS", "12,abc"), ("ID_HASH_KEY", "short"),
     ("TELEGRAM_BOT_TOKEN", "not-a-token"), ("TELEGRAM_API_BASE_URL", "ftp://x"),
-    ("LOG_LEVEL", "LOUD"),
+    ("LOG_LEVEL", "LOUD"), ("LOG_FORMAT", "xml"), ("WEBHOOK_URL", "http://plain.example.com"),
+    ("WEBHOOK_SECRET", "has spaces and ü"), ("WEB_PORT", "70000"),
 ])
 def test_invalid_values_are_refused_by_name(clean_env, name, value):
     clean_env.setenv(name, value)
     with pytest.raises(SettingsError) as error:
         load_settings()
     assert name in str(error.value)
-    if name in ("ID_HASH_KEY", "TELEGRAM_BOT_TOKEN"):
+    if name in ("ID_HASH_KEY", "TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET"):
         assert value not in str(error.value)  # secrets are never echoed
 
 
@@ -61,6 +63,14 @@ def test_run_without_token_says_what_to_do_in_one_line(tmp_path):
     assert len(lines) == 1
     assert "TELEGRAM_BOT_TOKEN" in lines[0] and "@BotFather" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_webhook_mode_names_what_it_still_needs(tmp_path):
+    result = _daihuan(["run", "--webhook"], tmp_path, {
+        "TELEGRAM_BOT_TOKEN": "123456789:TEST-token-for-the-offline-bot-api-server",
+        "ID_HASH_KEY": "k" * 40})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "WEBHOOK_URL" in result.stderr and "WEBHOOK_SECRET" in result.stderr
 
 
 def test_python_dash_m_bot_is_run(tmp_path):

@@ -1,0 +1,73 @@
+"""Running the bot until SIGTERM or SIGINT, by long polling (default) or webhook, with the
+HTTP server for /healthz and /metrics beside it.
+
+Stopping is graceful: no new updates are taken (polling stops; the webhook answers 503, so
+Telegram keeps them), handlers already running finish, the running outbox batch finishes
+and is recorded, then the database closes. Nothing is cut off half-way, and every notice
+not yet sent stays planned for the next start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.composition import ALLOWED_UPDATES, METRICS, build_application
+from bot.outbox_sender import sender
+from bot.settings import Settings
+from bot.web import WebServer, webhook_path
+from core.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, webhook: bool = False, clock: Clock | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    app = build_application(settings, clock=clock)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    server = None
+    if webhook or settings.web_port:
+        server = WebServer(app, app.bot_data[METRICS], settings.web_host, settings.web_port,
+                           secret if webhook else None, webhook_path(settings.webhook_url))
+    await app.initialize()
+    try:
+        await app.post_init(app)
+        if server is not None:
+            try:
+                await server.start()
+            except OSError as error:
+                if webhook:
+                    raise
+                # Polling still works without it: better a bot without /metrics than none.
+                log.error("no /healthz or /metrics: cannot listen on %s:%s (%s); set WEB_PORT",
+                          settings.web_host, settings.web_port, error.strerror)
+                server = None
+        if webhook:
+            await app.bot.set_webhook(settings.webhook_url, secret_token=secret,
+                                      allowed_updates=ALLOWED_UPDATES)
+        else:
+            await app.bot.delete_webhook()
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        await app.start()
+        log.info("running (%s)", "webhook" if webhook else "long polling")
+        await stop.wait()
+        log.info("stopping: finishing running handlers and the current outbox batch")
+        if server is not None:
+            server.accepting = False
+        sender(app).stopping = True
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()  # waits for handlers in flight and running jobs
+    finally:
+        if server is not None:
+            await server.stop()
+        await app.shutdown()
+        await app.post_shutdown(app)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped")

@@ -1,0 +1,37 @@
+"""Counts for /healthz and /metrics, read in one go on the reader connection."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import aiosqlite
+
+from core.clock import Clock, utc_iso
+from core.health import HealthSnapshot
+
+
+class SqliteHealth:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    async def snapshot(self, now: datetime) -> HealthSnapshot:
+        async def rows(sql: str, *args: object) -> list[tuple]:
+            async with self._conn.execute(sql, args) as cursor:
+                return list(await cursor.fetchall())
+
+        (last,), = await rows("SELECT MAX(business_date) FROM servicing_runs"
+                              " WHERE finished_at IS NOT NULL")
+        outbox = dict(await rows("SELECT status, COUNT(*) FROM outbox GROUP BY status"))
+        stamp = utc_iso(now)
+        (due,), = await rows("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
+                             " AND not_before <= ? AND COALESCE(next_attempt_at, '') <= ?",
+                             stamp, stamp)
+        debits = {kind.removeprefix("debit."): n for kind, n in await rows(
+            "SELECT kind, COUNT(*) FROM events WHERE kind IN"
+            " ('debit.succeeded', 'debit.failed', 'debit.defaulted') GROUP BY kind")}
+        (alerts,), = await rows("SELECT COUNT(*) FROM alerts WHERE status = 'open'")
+        # Transfers are never deleted: the largest id is their count, without a scan.
+        (transfers,), = await rows("SELECT COALESCE(MAX(id), 0) FROM transfers")
+        return HealthSnapshot(date.fromisoformat(last) if last else None, outbox, due, debits,
+                              alerts, transfers)
