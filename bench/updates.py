@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fake_botapi import FakeBotApi
+from bot.demo.botapi import FakeBotApi
 from tests.harness import TEST_ID_KEY, TEST_TOKEN
 
 MIX = ["/start", "/help", "/bills", "/wallet", "/credit", "hello there", "/language", "press"]

@@ -18,6 +18,13 @@ def _parser() -> argparse.ArgumentParser:
     run_parser = sub.add_parser("run", help="start the bot (long polling, or --webhook)")
     run_parser.add_argument("--webhook", action="store_true",
                             help="receive updates by webhook at WEBHOOK_URL instead of polling")
+    demo = sub.add_parser("demo", help="see the whole product work without Telegram: the real "
+                                       "bot and scripted people on an offline Bot API server")
+    demo.add_argument("--lang", choices=("en", "zh"), default="en")
+    demo.add_argument("--speed", type=float, default=1.0,
+                      help="pace of the story: 2 is twice as fast, 0 as fast as it goes")
+    demo.add_argument("--keep", type=Path, metavar="DB",
+                      help="keep the demo database at this path (default: a temporary file)")
     sub.add_parser("migrate", help="create or upgrade the database, then exit")
     history = sub.add_parser("import-history",
                              help="load repayment history: user_id,bill_ref,due_date,"
@@ -59,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "demo":
+        return demo(args.lang, args.speed, args.keep)  # needs no settings: nothing is real
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -96,6 +105,22 @@ def run(settings: Settings, webhook: bool = False) -> int:
     try:
         asyncio.run(serve(settings, webhook=webhook))
     except SchemaTooNew as error:
+        print(f"daihuan: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def demo(lang: str, speed: float, keep: Path | None) -> int:
+    import logging
+
+    from bot.demo.story import run_demo
+    from bot.logs import setup_logging
+
+    setup_logging("ERROR", [])
+    logging.getLogger("telegram").setLevel(logging.CRITICAL)  # the story says what happens
+    try:
+        asyncio.run(run_demo(lang, speed, keep))
+    except FileExistsError as error:
         print(f"daihuan: {error}", file=sys.stderr)
         return 2
     return 0

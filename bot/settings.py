@@ -25,7 +25,8 @@ from core.services.servicing import ServicingPolicy
 BOTFATHER_HINT = (
     "TELEGRAM_BOT_TOKEN is not set: open @BotFather in Telegram (https://t.me/BotFather), "
     "send /newbot, and put the token it gives you in .env as TELEGRAM_BOT_TOKEN=… "
-    "(copy .env.example to start)"
+    "(copy .env.example to start). No token yet? `daihuan demo` shows the whole product "
+    "working without Telegram"
 )
 ID_HASH_KEY_HINT = (
     "ID_HASH_KEY is not set: it keys the hash under which identity numbers are stored; "

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from tests.fake_botapi import FakeBotApi, FakePerson, Output
+from bot.demo.botapi import FakeBotApi, FakePerson, Output
 from tests.idnumbers import resident_id
 
 TZ = ZoneInfo("Asia/Shanghai")

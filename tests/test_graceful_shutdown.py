@@ -13,13 +13,13 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.demo.botapi import FakeBotApi
 from core.clock import FixedClock
 from core.outbox import IMMEDIATELY, Notice
 from storage.db import Database
 from storage.migrate import migrate
 from storage.uow import SqliteUnitOfWorkFactory
 from tests.dbcheck import q
-from tests.fake_botapi import FakeBotApi
 from tests.harness import TEST_ID_KEY, TEST_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]

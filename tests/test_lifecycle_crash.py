@@ -18,8 +18,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from bot.demo.botapi import FakeBotApi
 from core.clock import parse_utc_iso, utc_iso
-from tests.fake_botapi import FakeBotApi
 from tests.harness import TEST_ID_KEY, TEST_TOKEN
 from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
 from tests.lifecycle import OPERATORS, START, book, last, one, script

@@ -10,9 +10,9 @@ import random
 from collections import Counter
 from datetime import timedelta
 
+from bot.demo.botapi import _error, too_many_requests
 from bot.jobs import drain_job
 from core.clock import FixedClock, parse_utc_iso
-from tests.fake_botapi import _error, too_many_requests
 from tests.harness import BotHarness
 from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
 from tests.lifecycle import OPERATORS, START, WAIT, book, last, one, script, seen

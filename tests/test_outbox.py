@@ -10,10 +10,10 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.context import services
+from bot.demo.botapi import too_many_requests
 from bot.outbox_sender import OutboxSender
 from core.outbox import Notice
 from tests.dbcheck import q
-from tests.fake_botapi import too_many_requests
 from tests.harness import TEST_TOKEN, BotHarness
 
 NOW = datetime(2026, 12, 29, 2, tzinfo=UTC)  # 10:00 in Shanghai: not quiet

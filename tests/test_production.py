@@ -16,12 +16,12 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.demo.botapi import FakeBotApi
 from bot.logs import build_handler
 from bot.serve import serve
 from bot.settings import Settings
 from core.clock import FixedClock
 from tests.dbcheck import q
-from tests.fake_botapi import FakeBotApi
 from tests.harness import TEST_ID_KEY, TEST_TOKEN
 
 SECRET = "s3cret-token_for-the-webhook"

@@ -4,7 +4,7 @@ is retried before the handler sees an error, and the user sees the answer once."
 import random
 from collections import Counter
 
-from tests.fake_botapi import _error
+from bot.demo.botapi import _error
 from tests.harness import BotHarness
 
 

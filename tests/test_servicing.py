@@ -164,13 +164,15 @@ async def test_reminders_go_to_the_payer_and_wait_for_quiet_hours(db, uow, clock
     assert kinds == [(5, "reminder_due", 0), (5, "reminder_due", 1), (5, "reminder_due", 3),
                      (5, "reminder_overdue", 1), (5, "reminder_overdue", 3),
                      (5, "reminder_overdue", 7),
-                     (15, "reminder_due", 0), (15, "reminder_due", 1), (15, "reminder_due", 3),
+                     # The friend gets no D0 reminder: the debit's own notice comes first.
+                     (15, "reminder_due", 1), (15, "reminder_due", 3),
                      (15, "reminder_overdue", 1)]  # at D+3 the part defaulted: the borrower's
 
 
 async def test_dates_caught_up_late_plan_no_stale_reminders(db, uow, clock):
     """The bot was down from D-3 to D: the runs for D-3 and D-1 happen on D and must not say
-    "due in 3 days"; D's own run still reminds, and the debits of the missed days happen."""
+    "due in 3 days"; D's own run still reminds the borrower of her part (the friend's part
+    was debited in that run, and its notice tells him)."""
     await person(uow, 5, date(1991, 5, 5))
     await person(uow, 15, date(1981, 5, 5))
     await covered_bill(uow, 5, 15, share=5_000)
@@ -178,7 +180,7 @@ async def test_dates_caught_up_late_plan_no_stale_reminders(db, uow, clock):
     for d in (3, 2, 1, 0):
         await run_servicing(uow, clock, TZ, POLICY, DUE1 - timedelta(days=d))
     assert q(db.path, "SELECT recipient_id, json_extract(params, '$.days') FROM outbox"
-                      " WHERE kind LIKE 'reminder%' ORDER BY 1") == [(5, 0), (15, 0)]
+                      " WHERE kind LIKE 'reminder%' ORDER BY 1") == [(5, 0)]
 
 
 async def test_termination_effects_on_debits(db, uow, clock):

@@ -62,6 +62,7 @@ def test_run_without_token_says_what_to_do_in_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "TELEGRAM_BOT_TOKEN" in lines[0] and "@BotFather" in lines[0]
+    assert "daihuan demo" in lines[0]  # something to see before there is a token
     assert "Traceback" not in result.stderr
 
 

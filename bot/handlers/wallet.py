@@ -27,7 +27,7 @@ def render(balance: Money, movements, say: Speaker) -> str:
     else:
         lines.append(say("wallet.movements"))
         for m in movements:
-            kind = m.kind if m.kind in ("topup", "repayment", "reversal") else "other"
+            kind = m.kind if m.kind in ("topup", "repayment", "reversal", "debit") else "other"
             sign = "+" if m.amount.fen > 0 else ""
             lines.append(say("wallet.movement", date=day(m.posted_at.date(), say.language),
                              amount=f"{sign}{m.amount}", what=say(f"movement.{kind}")))

@@ -267,7 +267,10 @@ async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
                     by_friend: dict[int, int] = {}
                     for friend, part in inst.parts:  # one friend may hold two agreements
                         by_friend[friend] = by_friend.get(friend, 0) + part.fen
-                    for friend, fen in by_friend.items():
+                    # On the due date the friend's debit ran earlier in this same run, and
+                    # its notice (paid, or failed and when it is tried again) says more.
+                    friends = {} if kind == "due" and days == 0 else by_friend
+                    for friend, fen in friends.items():
                         planner.add(Notice(f"{friend}:{inst.instalment_id}:{kind}{days}:{day}",
                                            friend, f"reminder_{kind}",
                                            {**facts, "amount": fen, "role": "friend"}))

@@ -1,9 +1,10 @@
 """A small Bot-API-compatible HTTP server on 127.0.0.1 with fake people.
 
 The real ``Application`` talks to it over HTTP exactly as it would to api.telegram.org:
-people send text, press inline buttons, share contacts and open deep links; tests read what
-the bot sent, edited and answered. Only the methods Daihuan uses are implemented; anything
-else answers 404 like Telegram does, so a test notices.
+people send text, press inline buttons, share contacts and open deep links; the end-to-end
+tests and ``daihuan demo`` read what the bot sent, edited and answered (``listeners`` hear
+each as it happens). Only the methods Daihuan uses are implemented; anything else answers
+404 like Telegram does, so a test notices.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class FakeBotApi:
         self.webhook: dict | None = None
         self.webhook_target: str | None = None
         self.webhook_answers: list[int] = []
+        self.listeners: list[Callable[[Output], None]] = []  # told of every output
 
     # -- life cycle ----------------------------------------------------------------------
     async def start(self) -> str:
@@ -414,9 +416,11 @@ class FakeBotApi:
     async def _output(self, kind: str, chat_id: int | None, message_id: int | None,
                       text: str | None, markup: dict | None, params: dict) -> None:
         async with self._changed:
-            self.outputs.append(Output(kind, chat_id, message_id, text, markup, params,
-                                       next(self._seq)))
+            output = Output(kind, chat_id, message_id, text, markup, params, next(self._seq))
+            self.outputs.append(output)
             self._changed.notify_all()
+        for listener in self.listeners:
+            listener(output)
 
     def _message_json(self, message: ChatMessage) -> dict:
         data = {
