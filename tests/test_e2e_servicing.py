@@ -4,7 +4,7 @@ in each person's language, after quiet hours, with a button to act."""
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.jobs import drain_job
+from bot.jobs import JobContext, drain_job
 from core.clock import FixedClock
 from storage.uow import SqliteUnitOfWorkFactory
 from tests.dbcheck import q
@@ -62,8 +62,4 @@ async def test_daily_job_debits_and_notices_arrive_after_quiet_hours(tmp_path):
 
 
 async def drain_job_now(bot):
-    class Context:
-        def __init__(self, app):
-            self.bot, self.bot_data, self.application = app.bot, app.bot_data, app
-
-    await drain_job(Context(bot.app))
+    await drain_job(JobContext(bot.app))

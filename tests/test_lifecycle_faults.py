@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import timedelta
 
 from bot.demo.botapi import _error, too_many_requests
-from bot.jobs import drain_job
+from bot.jobs import JobContext, drain_job
 from core.clock import FixedClock, parse_utc_iso
 from tests.harness import BotHarness
 from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
@@ -37,7 +37,7 @@ class InProcess:
     async def settle(self):
         for _ in range(500):
             await self.harness.drained(timeout=WAIT)
-            await drain_job(Context(self.harness.app))
+            await drain_job(JobContext(self.harness.app))
             now = self.clock.now()
             due = one(self.db_path, "SELECT MIN(MAX(not_before, COALESCE(next_attempt_at, '')))"
                                     " FROM outbox WHERE status = 'pending'")
@@ -47,11 +47,6 @@ class InProcess:
             if parse_utc_iso(due) > now:  # a notice waits out a backoff: let time pass
                 self.clock.set(parse_utc_iso(due))
         raise AssertionError("the outbox never settled")
-
-
-class Context:
-    def __init__(self, app):
-        self.bot, self.bot_data, self.application = app.bot, app.bot_data, app
 
 
 def faults(seed: int, injected: Counter):

@@ -142,15 +142,13 @@ async def test_a_new_sender_resumes_the_backlog(harness):
 async def test_two_drains_at_once_send_each_notice_once(harness):
     import asyncio
 
-    from bot.jobs import drain_job
+    from bot.jobs import JobContext, drain_job
 
     people = [harness.person(4300 + i, f"P{i}", "en").id for i in range(4)]
     await plan(harness, notices(people, 5))
 
-    class Context:  # what a job callback gets, for two jobs firing together
-        bot, bot_data = harness.app.bot, harness.app.bot_data
-
-    await asyncio.gather(drain_job(Context()), drain_job(Context()))
+    # Two jobs firing together.
+    await asyncio.gather(drain_job(JobContext(harness.app)), drain_job(JobContext(harness.app)))
     sent = [o for o in harness.api.outputs if o.kind == "message"]
     assert len(sent) == 20 and len({(o.chat_id, o.text) for o in sent}) == 20
 

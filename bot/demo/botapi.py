@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
 BOT_ID = 777000111
@@ -163,10 +165,6 @@ class FakeBotApi:
 
     async def _deliver(self, update: dict) -> None:
         """Telegram's side of a webhook: POST until the bot answers 200."""
-        from urllib.parse import urlsplit
-
-        import aiohttp
-
         assert self.webhook is not None and self.webhook_target is not None
         url = self.webhook_target + urlsplit(self.webhook["url"]).path
         headers = {}

@@ -18,7 +18,7 @@ from bot.context import services
 from bot.demo.botapi import FakeBotApi, FakePerson, Output
 from bot.demo.local import LocalBot
 from bot.demo.transcript import Transcript
-from bot.jobs import drain_job, servicing_job
+from bot.jobs import JobContext, drain_job, servicing_job
 from bot.settings import Settings
 from core.clock import FixedClock
 from core.identity import check_character
@@ -91,7 +91,7 @@ class Story:
     async def settle(self) -> None:
         """The bot has handled everything and sent every notice due."""
         await self.bot.drained(timeout=30)
-        await drain_job(_Context(self.bot.app))
+        await drain_job(JobContext(self.bot.app))
         await self.bot.drained(timeout=30)
         if self.pause:
             await asyncio.sleep(self.pause)
@@ -145,7 +145,7 @@ class Story:
         """Move to a business date; the daily servicing job runs (and catches up)."""
         self.out.date(self.n("date", day=day.isoformat()))
         self.clock.set(datetime.combine(day, time(10), tzinfo=TZ))
-        await servicing_job(_Context(self.bot.app))
+        await servicing_job(JobContext(self.bot.app))
         await self.settle()
         await self.balances()
 
@@ -226,13 +226,6 @@ class Story:
         await self.tap(OLGA, "al:a:")       # the operator acknowledges the alert
         await self.on(date(2027, 3, 7))     # overdue D+7 notice to the borrower
         await self.say(JANE, "/bills")
-
-
-class _Context:
-    """What PTB's jobs get, for running the daily jobs now rather than at their hour."""
-
-    def __init__(self, app) -> None:
-        self.bot, self.bot_data, self.application = app.bot, app.bot_data, app
 
 
 async def run_demo(lang: str = "en", speed: float = 1.0, keep: Path | None = None,
