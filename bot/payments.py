@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 
 from telegram.request import HTTPXRequest, RequestData
@@ -37,6 +38,11 @@ class Payment:
     total: int
     payload: str
     charge_id: str
+
+
+def invoice_payload(user_id: int, fen: int) -> str:
+    """What an invoice carries back in its payment: payer, amount, and a random tag."""
+    return f"topup:{user_id}:{fen}:{secrets.token_hex(4)}"
 
 
 def valid(payload: str, user_id: int, currency: str, total: int) -> bool:

@@ -29,7 +29,7 @@ def test_demo_runs_to_the_end_and_leaves_the_book_it_tells(tmp_path):
     story = done.stdout
     for moment in ("Verified", "Bought: JD Mall", "Signed: agreement #1", "added to your wallet",
                    "Debited ¥100.00", "Could not debit", "last debit", "overdue",
-                   "Alert #1", "Daily report"):
+                   "Alert #1", "Daily report", "instalment you cover, debited"):
         assert moment in story, moment
     assert "went wrong" not in story and done.stderr == ""
     assert f"database: {db}" in story

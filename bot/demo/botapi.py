@@ -592,7 +592,7 @@ class FakePerson:
                 "from": self.user, **content}
 
     # -- reading -------------------------------------------------------------------------
-    def _mine(self, output: Output) -> bool:
+    def sees(self, output: Output) -> bool:
         if output.kind == "inline":
             return str(output.params.get("inline_query_id", "")).startswith(f"iq-{self.id}-")
         if output.kind == "precheckout":
@@ -605,7 +605,7 @@ class FakePerson:
     async def next(self, kind: str | None = None, timeout: float = 5.0) -> Output:
         """The next thing the bot showed this person (optionally of one kind)."""
         output = await self.api.wait_output(
-            lambda o: self._mine(o) and (kind is None or o.kind == kind), self.cursor, timeout)
+            lambda o: self.sees(o) and (kind is None or o.kind == kind), self.cursor, timeout)
         self.cursor = output.seq
         return output
 
@@ -613,4 +613,4 @@ class FakePerson:
         return await self.next("message", timeout)
 
     def unread(self) -> list[Output]:
-        return [o for o in self.api.outputs if o.seq > self.cursor and self._mine(o)]
+        return [o for o in self.api.outputs if o.seq > self.cursor and self.sees(o)]

@@ -111,7 +111,7 @@ class Story:
     def _button(self, who: int, prefix: str) -> tuple[Output, dict]:
         person = self.people[who]
         for output in reversed(self.api.outputs):
-            if output.kind not in ("message", "edit") or not person._mine(output):
+            if output.kind not in ("message", "edit") or not person.sees(output):
                 continue
             shown = self.api.message(output.chat_id or who, output.message_id or 0)
             markup = shown.reply_markup if shown is not None else output.reply_markup

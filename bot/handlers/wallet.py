@@ -5,8 +5,6 @@ repeated update credits once; see bot/payments.py for why it is booked on arriva
 
 from __future__ import annotations
 
-import secrets
-
 from telegram import LabeledPrice, Update
 from telegram.ext import ContextTypes
 
@@ -15,7 +13,7 @@ from bot.context import Speaker, services, speaker
 from bot.editing import reply
 from bot.formatting import day
 from bot.outbox_sender import send_now
-from bot.payments import ALLOWED, CURRENCY, Payment, book, valid
+from bot.payments import ALLOWED, CURRENCY, Payment, book, invoice_payload, valid
 from core.money import Money
 from core.services.wallet import wallet_view
 
@@ -67,10 +65,9 @@ async def ask_top_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await context.bot.send_invoice(
         chat_id=update.effective_user.id, title=say("wallet.invoice_title"),
         description=say("wallet.invoice_description", amount=amount),
-        payload=f"topup:{update.effective_user.id}:{fen}:{secrets.token_hex(4)}",
+        payload=invoice_payload(update.effective_user.id, fen),
         provider_token=found.payment_token, currency=CURRENCY,
         prices=[LabeledPrice(say("wallet.invoice_title"), fen)])
-
 
 
 async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
