@@ -18,11 +18,6 @@ BUCKETS = ("1-30", "31-60", "61-90", "90+")
 
 def chart(today: date, stats: dict[str, int], debits: list[tuple[str, int, int]],
           overdue: list[tuple[str, int]]) -> bytes:
-    # Imported here: matplotlib takes a second to load, and only the daily report needs it.
-    import matplotlib
-
-    matplotlib.use("Agg")  # render to memory: the bot has no screen
-
     figure, (buckets, trend) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
     yuan = [stats[f"overdue_{b}"] // 100 for b in BUCKETS]  # whole yuan for the axis
     buckets.bar([f"{b} d" for b in BUCKETS], yuan, color=["#f0ad4e", "#e8743b", "#d9534f",
