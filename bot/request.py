@@ -2,12 +2,14 @@
 a timeout is tried again a few times with a short backoff before the handler sees an error.
 429s are the rate limiter's business.
 
-A timeout is ambiguous: Telegram may have done the work and only the answer was lost. For
-the methods where doing it twice is refused (answering a press, an edit to the same text,
-deleting a message), a retry that Telegram refuses for exactly that reason counts as
-success. A message sent twice cannot be told apart, so after a timeout on sendMessage a
-person may, rarely, see a reply twice — chosen over losing it: every money action behind a
-reply is idempotent, a missing confirmation leaves someone guessing."""
+A timeout or a connection lost mid-request is ambiguous: Telegram may have done the work and
+only the answer was lost. For the methods where doing it twice is refused (answering a press
+or a pre-checkout query, an edit to the same text, deleting a message), a retry that Telegram
+refuses for exactly that reason counts as success. Sends cannot be told apart: after such a
+failure a message, invoice, photo or document may, rarely, arrive twice — chosen over losing
+it: every money action behind them is idempotent (a second invoice is a second offer, never a
+second charge), and a missing confirmation leaves someone guessing. Worst case a call takes
+5 attempts × TELEGRAM_TIMEOUT_SECONDS plus the backoff."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ BACKOFF = (0.2, 0.5, 1.0, 2.0)
 # What Telegram answers when the first, timed-out attempt did get through.
 _ALREADY_DONE = {
     "answerCallbackQuery": "query is too old",
+    "answerPreCheckoutQuery": "query is too old",
     "editMessageText": "message is not modified",
     "editMessageReplyMarkup": "message is not modified",
     "editMessageCaption": "message is not modified",
@@ -36,7 +39,7 @@ class RetryingRequest(HTTPXRequest):
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          *args: object, **kwargs: object) -> tuple[int, bytes]:
         api_method = _method(url)
-        timed_out = False
+        uncertain = False  # an earlier attempt may have reached Telegram
         for attempt, pause in enumerate((*BACKOFF, None), start=1):
             try:
                 status, payload = await super().do_request(url, method, request_data, *args,
@@ -44,7 +47,7 @@ class RetryingRequest(HTTPXRequest):
             except NetworkError as error:  # TimedOut is a NetworkError too
                 if pause is None:
                     raise
-                timed_out = timed_out or isinstance(error, TimedOut)
+                uncertain = True
                 log.info("Bot API %s: %s; retry %d", api_method,
                          "timed out" if isinstance(error, TimedOut) else "connection failed",
                          attempt)
@@ -54,8 +57,8 @@ class RetryingRequest(HTTPXRequest):
                 log.info("Bot API %s: %s; retry %d", api_method, status, attempt)
                 await asyncio.sleep(pause)
                 continue
-            if status == 400 and timed_out and _done_before(api_method, payload):
-                log.info("Bot API %s: the timed-out attempt had got through", api_method)
+            if status == 400 and uncertain and _done_before(api_method, payload):
+                log.info("Bot API %s: an earlier attempt had got through", api_method)
                 return _DONE
             return status, payload
         raise AssertionError("unreachable: the last attempt returns or raises")

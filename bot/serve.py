@@ -61,9 +61,13 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
         log.info("running (%s)", "webhook" if webhook else "long polling")
         await stop.wait()
         log.info("stopping: finishing running handlers and the current outbox batch")
-        if server is not None:
-            server.accepting = False
         sender(app).stopping = True
+        if server is not None:
+            # Before PTB stops reading its queue: a webhook request in flight (a payment
+            # being booked, say) finishes and queues its update first; new ones are refused
+            # and Telegram delivers them after the restart.
+            server.accepting = False
+            await server.stop()
         if app.updater.running:
             await app.updater.stop()
         if app.running:

@@ -61,8 +61,9 @@ class WebServer:
             self._runner = None
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), (self._secret or "").encode()):
+        # surrogateescape: a header that is not UTF-8 is just a wrong secret, not a crash.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, (self._secret or "").encode()):
             log.warning("webhook request without the right secret token refused")
             return web.Response(status=403)
         if not self.accepting:

@@ -95,6 +95,52 @@ async def test_webhook_takes_updates_with_the_secret_and_refuses_without(tmp_pat
     assert api.webhook is not None  # a stop leaves the webhook: Telegram keeps updates
 
 
+async def test_a_webhook_request_in_flight_at_stop_is_finished_not_lost(tmp_path, monkeypatch):
+    """SIGTERM while a payment is being booked and a handler is running: the request ends,
+    its update is handled, the payer told, and the bot still stops promptly."""
+    import bot.web
+
+    real = bot.web.book
+
+    async def slow_book(found, payment):
+        await asyncio.sleep(1.0)  # the writer is busy with something long
+        return await real(found, payment)
+
+    monkeypatch.setattr(bot.web, "book", slow_book)
+    started = None
+    async with running(tmp_path, webhook=True) as (api, _, _):
+        jane = api.person(3001, "Jane", "en")
+        api.fault = lambda method, params: ("late", 1.5) if method == "sendMessage" else None
+        await jane.send("/start")  # its reply is slow: a handler in flight at the stop
+        paying = asyncio.create_task(jane.send_successful_payment(
+            f"topup:{jane.id}:5000:0a1b2c3d", "CNY", 5000, "tg-charge-stop"))
+        await asyncio.sleep(0.3)
+        started = asyncio.get_running_loop().time()
+    assert asyncio.get_running_loop().time() - started < 15  # it stopped, it did not hang
+    await paying
+    assert api.webhook_answers[-1] == 200
+    assert q(tmp_path / "bot.db", "SELECT balance FROM accounts WHERE code = 'wallet:3001'"
+             ) == [(5000,)]
+    told = [o.text for o in api.outputs if o.kind == "message" and o.chat_id == jane.id]
+    assert any("Hello, Jane" in t for t in told)
+    # Stopping starts no new outbox batch: the confirmation waits for the next start.
+    assert q(tmp_path / "bot.db", "SELECT status FROM outbox"
+                                  " WHERE key = 'topup:telegram:tg-charge-stop'") == [("pending",)]
+
+
+async def test_a_secret_header_that_is_not_utf8_is_refused_not_crashed(tmp_path):
+    async with running(tmp_path, webhook=True) as (_, _, base):
+        port = int(base.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /hook/telegram HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                     b"X-Telegram-Bot-Api-Secret-Token: \xff\xfe\r\nConnection: close\r\n"
+                     b"\r\n{}")
+        await writer.drain()
+        status = await reader.readline()
+        writer.close()
+        assert status.startswith(b"HTTP/1.1 403"), status
+
+
 async def test_healthz_and_metrics_in_polling_mode(tmp_path):
     async with running(tmp_path, webhook=False) as (api, http, base):
         assert api.webhook is None

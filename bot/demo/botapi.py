@@ -225,7 +225,9 @@ class FakeBotApi:
             return too_many_requests(1)
         if self.fault is not None:
             injected = self.fault(method, params)
-            if injected == "drop":  # the connection dies: the client sees a network error
+            if injected in ("drop", "done-drop"):  # the connection dies before the answer
+                if injected == "done-drop":  # ...after Telegram did the work
+                    await self._dispatch(method, params)
                 if request.transport is not None:
                     request.transport.close()
                 return web.Response(status=500)
