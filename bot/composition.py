@@ -48,6 +48,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
     texts = texts or Texts.load()
     fetching = PaymentBookingRequest(connection_pool_size=1)
     metrics = Metrics()
+    fetching.on_failure = metrics.payments_unbooked.inc
 
     async def post_init(app: Application) -> None:
         db = await open_database(settings, clock)

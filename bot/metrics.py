@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from datetime import time as clock_time
+from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -39,16 +40,22 @@ class Metrics:
             "daihuan_update_seconds", "Time from taking an update to its handler's end",
             ["type"], registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+        self.payments_unbooked = Counter(
+            "daihuan_payment_booking_failures",
+            "Successful payments that could not be booked on arrival (their updates are "
+            "held until booking works)", registry=self.registry)
         self.book: HealthSnapshot | None = None
+        self.tz: ZoneInfo = ZoneInfo("UTC")
         self.registry.register(_Book(self))
 
     def handled(self, kind: str, started: float) -> None:
         self.updates.labels(kind).inc()
         self.latency.labels(kind).observe(time.perf_counter() - started)
 
-    async def scrape(self, uow: UnitOfWorkFactory, clock: Clock) -> bytes:
+    async def scrape(self, uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo) -> bytes:
         async with uow.read() as tx:
             self.book = await tx.health.snapshot(clock.now())
+        self.tz = tz
         return generate_latest(self.registry)
 
 
@@ -77,7 +84,8 @@ class _Book(Collector):
         yield CounterMetricFamily("daihuan_ledger_transfers", "Balanced ledger postings",
                                   value=book.transfers)
         if book.last_servicing is not None:
-            day = datetime.combine(book.last_servicing, clock_time(0), tzinfo=UTC)
+            day = datetime.combine(book.last_servicing, clock_time(0), tzinfo=self._metrics.tz)
             yield GaugeMetricFamily(
                 "daihuan_last_servicing_date", "The last business date servicing finished, "
-                "as a Unix time of its midnight (UTC)", value=day.timestamp())
+                "as the Unix time of its midnight in the platform timezone",
+                value=day.timestamp())

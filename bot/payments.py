@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram.request import HTTPXRequest, RequestData
@@ -92,11 +93,22 @@ class PaymentBookingRequest(HTTPXRequest):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.services: Services | None = None  # set once the database is open
+        self.on_failure: Callable[[], None] | None = None  # counts it for /metrics
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          *args: object, **kwargs: object) -> tuple[int, bytes]:
         status, payload = await super().do_request(url, method, request_data, *args, **kwargs)
         if status == 200 and self.services is not None and url.endswith("/getUpdates"):
             for payment in payments_in(payload):
-                await book(self.services, payment)  # raises: the batch is fetched again
+                try:
+                    await book(self.services, payment)
+                except Exception:
+                    # Raising fails this fetch: nothing is confirmed, the batch comes again.
+                    # Every update waits behind the payment meanwhile, as it must: money
+                    # Telegram took is not let go of.
+                    log.exception("payment %s not booked; holding updates until it is",
+                                  payment.charge_id)
+                    if self.on_failure is not None:
+                        self.on_failure()
+                    raise
         return status, payload

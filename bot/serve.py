@@ -33,7 +33,8 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
     server = None
     if webhook or settings.web_port:
         server = WebServer(app, app.bot_data[METRICS], settings.web_host, settings.web_port,
-                           secret if webhook else None, webhook_path(settings.webhook_url))
+                           secret if webhook else None, webhook_path(settings.webhook_url),
+                           settings.servicing_time)
     await app.initialize()
     try:
         await app.post_init(app)

@@ -13,6 +13,7 @@ import asyncio
 import hmac
 import json
 import logging
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 HEALTH_TIMEOUT = 3.0  # seconds: a database slower than this is not healthy
+GRACE = timedelta(hours=1)  # after SERVICING_TIME, before a missing run counts as late
 
 
 def webhook_path(url: str | None) -> str:
@@ -36,10 +38,12 @@ def webhook_path(url: str | None) -> str:
 
 class WebServer:
     def __init__(self, app: Application, metrics: Metrics, host: str, port: int,
-                 webhook_secret: str | None = None, path: str = DEFAULT_PATH) -> None:
+                 webhook_secret: str | None = None, path: str = DEFAULT_PATH,
+                 servicing_at: time = time(6)) -> None:
         self._app, self._metrics = app, metrics
         self._host, self._port = host, port
         self._secret, self._path = webhook_secret, path
+        self._servicing_at = servicing_at
         self._runner: web.AppRunner | None = None
         self.accepting = True  # False while shutting down: Telegram will deliver again later
 
@@ -81,6 +85,7 @@ class WebServer:
             except Exception:
                 log.exception("could not book payment of update %s; Telegram will resend",
                               update.update_id)
+                self._metrics.payments_unbooked.inc()
                 return web.Response(status=500)
         await self._app.update_queue.put(update)
         return web.Response(status=200)
@@ -94,9 +99,8 @@ class WebServer:
         except Exception:
             log.warning("health check: database unreachable", exc_info=True)
             return web.json_response({"status": "down", "database": "unreachable"}, status=503)
-        today = found.today()
         last = book_now.last_servicing
-        late = last is None or (today - last).days > 1
+        late = last is None or last < self._expected_servicing(found)
         return web.json_response({
             "status": "degraded" if late else "ok",
             "database": "ok",
@@ -107,7 +111,14 @@ class WebServer:
             "open_alerts": book_now.open_alerts,
         })
 
+    def _expected_servicing(self, found) -> date:
+        """The business date whose run should have finished by now: today once an hour has
+        passed since SERVICING_TIME (a run takes seconds to minutes), else yesterday."""
+        now = found.clock.now().astimezone(found.tz)
+        due = datetime.combine(now.date(), self._servicing_at, tzinfo=found.tz)
+        return now.date() if now >= due + GRACE else now.date() - timedelta(days=1)
+
     async def _metrics_page(self, request: web.Request) -> web.Response:
         found = services(self._app)
-        body = await self._metrics.scrape(found.uow, found.clock)
+        body = await self._metrics.scrape(found.uow, found.clock, found.tz)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -48,5 +48,8 @@ async def test_a_payment_that_cannot_be_booked_is_fetched_again(tmp_path, monkey
                                            "tg-charge-2")
         assert "¥50.00 added" in (await jane.reply(timeout=15)).text
         assert len(failures) == 2
+        metrics = bot.app.bot_data["metrics"]  # what monitoring sees of the hold-up
+        assert metrics.registry.get_sample_value(
+            "daihuan_payment_booking_failures_total") == 2
         assert q(bot.db_path, "SELECT balance FROM accounts WHERE code = 'wallet:3001'") == [
             (5000,)]

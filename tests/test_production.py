@@ -10,7 +10,8 @@ import io
 import json
 import logging
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -21,11 +22,15 @@ from bot.logs import build_handler
 from bot.serve import serve
 from bot.settings import Settings
 from core.clock import FixedClock
+from core.services.servicing import ServicingPolicy, run_servicing
+from storage.db import Database
+from storage.uow import SqliteUnitOfWorkFactory
 from tests.dbcheck import q
 from tests.harness import TEST_ID_KEY, TEST_TOKEN
 
 SECRET = "s3cret-token_for-the-webhook"
-NOW = datetime(2026, 11, 29, 2, tzinfo=UTC)
+NOW = datetime(2026, 11, 29, 2, tzinfo=UTC)  # 10:00 in Shanghai, after SERVICING_TIME
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def free_port() -> int:
@@ -162,8 +167,21 @@ async def test_healthz_and_metrics_in_polling_mode(tmp_path):
             assert answer.status == 200
             assert answer.headers["Content-Type"].startswith("text/plain")
             text = await answer.text()
+        # Servicing for today finishes (as `daihuan servicing` would, beside the bot).
+        db = await Database(tmp_path / "bot.db").open()
+        clock = FixedClock(NOW)
+        await run_servicing(SqliteUnitOfWorkFactory(db, clock), clock, TZ, ServicingPolicy(),
+                            date(2026, 11, 29))
+        await db.close()
+        async with http.get(base + "/healthz") as answer:
+            health = await answer.json()
+        assert health["status"] == "ok" and health["last_servicing"] == "2026-11-29"
+        async with http.get(base + "/metrics") as answer:
+            text = await answer.text()
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for family in text_string_to_metric_families(text) for s in family.samples}
+    midnight = datetime(2026, 11, 29, tzinfo=TZ).timestamp()  # local, not UTC
+    assert samples[("daihuan_last_servicing_date", ())] == midnight
     assert samples[("daihuan_updates_total", (("type", "message"),))] == 4
     assert samples[("daihuan_updates_total", (("type", "callback_query"),))] == 1
     assert samples[("daihuan_update_seconds_count", (("type", "message"),))] == 4
