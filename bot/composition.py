@@ -19,6 +19,7 @@ from bot.request import RetryingRequest
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
 from core.services.people import People
+from core.services.risk import announce_open_alerts
 from core.users import Language
 from storage.db import Database
 from storage.migrate import migrate
@@ -64,6 +65,9 @@ def build_application(settings: Settings, clock: Clock | None = None,
             servicing=settings.servicing_policy, risk=settings.risk_policy,
             database_path=settings.database_path)
         fetching.services = app.bot_data[SERVICES]  # from now on, payments book on arrival
+        # Alerts raised where no operator was known (a migration, the command line) reach
+        # operators now; the outbox drains them once the bot runs.
+        await announce_open_alerts(uow, settings.operator_ids)
         await app.bot.set_my_commands(bot_commands(texts, Language.EN))
         await app.bot.set_my_commands(bot_commands(texts, Language.ZH), language_code="zh")
         log.info("bot ready; database %s", settings.database_path)

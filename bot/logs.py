@@ -21,9 +21,10 @@ UPDATE_ID: ContextVar[int | None] = ContextVar("update_id", default=None)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [update %(update_id)s]: %(message)s"
 
 # 18-character resident ID numbers (the last may be X), and runs of 11+ digits that may be
-# split by spaces or hyphens (phone numbers as people type them).
-_RESIDENT_ID = re.compile(r"(?<![0-9])(?:\d[\s\-]*){17}[0-9Xx](?![0-9])")
-_DIGIT_RUN = re.compile(r"(?<![0-9])\+?\d(?:[\s\-]*\d){10,24}(?![0-9])")
+# split by spaces or hyphens (phone numbers as people type them). ``\d`` on purpose here,
+# unlike everywhere else: redaction must catch a number typed in any script's digits.
+_RESIDENT_ID = re.compile(r"(?<!\d)(?:\d[\s\-]*){17}[\dXx](?!\d)")
+_DIGIT_RUN = re.compile(r"(?<!\d)\+?\d(?:[\s\-]*\d){10,24}(?!\d)")
 # PTB debug messages whose arguments carry user content: keep the first N arguments.
 _PAYLOAD_DUMPS = (
     ("Calling Bot API endpoint", 1),

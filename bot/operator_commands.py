@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from bot.composition import open_database
 from bot.settings import Settings
@@ -17,6 +17,7 @@ from core.events import operator_actor
 from core.imports import REFERENCE, ImportFailed, parse_bills, parse_history
 from core.ledger import IdempotencyConflict
 from core.money import MoneyError, parse_amount
+from core.numerals import parse_date
 from core.services import imports, wallet
 from core.services.servicing import run_servicing
 from storage.events import export
@@ -142,9 +143,8 @@ async def servicing(settings: Settings, args: argparse.Namespace) -> int:
         print("outbox: " + ", ".join(f"{k} {outbox.get(k, 0)}"
                                       for k in ("pending", "sent", "blocked", "failed")))
         return 0
-    try:
-        day = date.fromisoformat(args.date) if args.date else _today(settings)
-    except ValueError:
+    day = parse_date(args.date) if args.date else _today(settings)
+    if day is None:
         return _fail(f"--date {args.date!r} is not a date as YYYY-MM-DD")
     if day > _today(settings):
         return _fail(f"--date {day} is in the future; servicing runs for today or earlier")
@@ -164,9 +164,8 @@ async def servicing(settings: Settings, args: argparse.Namespace) -> int:
 async def audit_export(settings: Settings, args: argparse.Namespace) -> int:
     """Events of the local business dates --from..--to, as CSV or JSON lines. Events hold
     masks only (identity and phone numbers are never stored in clear)."""
-    try:
-        first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
-    except ValueError:
+    first, last = parse_date(args.date_from), parse_date(args.date_to)
+    if first is None or last is None:
         return _fail("--from and --to must be dates as YYYY-MM-DD")
     if last < first:
         return _fail("--to is before --from")

@@ -17,11 +17,11 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import callbacks, keyboards
+from bot import keyboards
 from bot.context import Services, Speaker
 from bot.formatting import day
 from core.money import Money
@@ -64,11 +64,9 @@ def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMar
             say("when.n", days=days)
     text = say(key, **params)
     if role == "friend":
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-            say("notice.wallet_button"), callback_data=callbacks.SHOW_WALLET)]])
+        markup = keyboards.my_wallet(say)
     elif role == "borrower":
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-            say("notice.bills_button"), callback_data=callbacks.bills_page(0))]])
+        markup = keyboards.my_bills(say)
     else:
         markup = None
     return text, markup
@@ -93,13 +91,11 @@ def _render_cover(message: OutboxMessage,
 
 def _render_alert(message: OutboxMessage,
                   say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
-    from bot.handlers.ops import alert_markup
-
     p = message.params
     evidence = ", ".join(f"{k}={v}" for k, v in sorted(p["evidence"].items()))
     text = say("notice.alert", id=p["id"], severity=p["severity"], rule=say(f"rule.{p['rule']}"),
                subject=p["subject"], evidence=evidence)
-    return text, alert_markup(int(p["id"]), p["subject"], say)
+    return text, keyboards.alert_actions([(int(p["id"]), p["subject"])], say)
 
 
 def _retry_after(error: RetryAfter) -> timedelta:

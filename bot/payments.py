@@ -28,7 +28,7 @@ from core.services.wallet import top_up
 
 log = logging.getLogger(__name__)
 CURRENCY = "CNY"
-_PAYLOAD = re.compile(r"^topup:(\d{1,15}):(\d{1,9}):([0-9a-f]{8})$")
+_PAYLOAD = re.compile(r"^topup:([0-9]{1,15}):([0-9]{1,9}):([0-9a-f]{8})$")
 ALLOWED = frozenset(amount.fen for amount in TOP_UP_AMOUNTS)
 
 

@@ -17,6 +17,7 @@ from core.cover import InviteTokens
 from core.credit import CreditPolicy, Tier
 from core.identity import IdentityHasher
 from core.money import Money
+from core.numerals import parse_int
 from core.outbox import QuietHours
 from core.risk import RiskPolicy
 from core.services.cover import CoverConfig
@@ -82,7 +83,8 @@ class Settings(BaseSettings):
     debit_retry_days: Annotated[tuple[int, ...], NoDecode] = (1, 3)
     reminder_days: Annotated[tuple[int, ...], NoDecode] = (3, 1, 0)
     overdue_notice_days: Annotated[tuple[int, ...], NoDecode] = (1, 3, 7)
-    quiet_hours: str = Field(default="22:00-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    quiet_hours: str = Field(default="22:00-08:00",
+                             pattern=r"^[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}$")
     outbox_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     # Risk rules: alert when an instalment is overdue beyond this many days; when one friend
     # covers more than this many borrowers; on this many invitations by one borrower within
@@ -124,7 +126,7 @@ class Settings(BaseSettings):
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             head, _, tail = value.get_secret_value().partition(":")
-            if not head.isdigit() or len(tail) < 20:
+            if not re.fullmatch(r"[0-9]{1,20}", head) or len(tail) < 20:
                 # Never echo the value: it may be a real token pasted with a typo.
                 raise ValueError("does not look like a BotFather token (digits:secret)")
         return value
@@ -157,10 +159,10 @@ class Settings(BaseSettings):
     @classmethod
     def _days(cls, value: object) -> object:
         if isinstance(value, str):
-            parts = [p.strip() for p in value.split(",") if p.strip()]
-            if not all(p.isdigit() and int(p) <= 60 for p in parts):
+            days = [parse_int(p, 0, 60) for p in value.split(",") if p.strip()]
+            if None in days:
                 raise ValueError("give comma-separated whole days between 0 and 60, e.g. 1,3")
-            return tuple(int(p) for p in parts)
+            return tuple(days)
         return value
 
     @field_validator("quiet_hours")
@@ -178,11 +180,14 @@ class Settings(BaseSettings):
     def _operator_ids(cls, value: object) -> object:
         if isinstance(value, str):
             parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            ids = []
             for part in parts:
-                if not part.lstrip("-").isdigit():
+                user_id = parse_int(part, -(2**53), 2**53)
+                if user_id is None:
                     raise ValueError(f"{part!r} is not a Telegram user id; "
                                      "give comma-separated numbers")
-            return frozenset(int(p) for p in parts)
+                ids.append(user_id)
+            return frozenset(ids)
         return value
 
     @model_validator(mode="after")

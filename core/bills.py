@@ -10,6 +10,7 @@ day when it is shorter (31 January → 28/29 February).
 from __future__ import annotations
 
 import calendar
+import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -96,6 +97,16 @@ class Quote:
     @property
     def total(self) -> Money:
         return self.principal + self.fee
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of everything the person is shown before confirming: a confirm button
+        carries it, so what is bought is exactly what was confirmed."""
+        parts = [self.merchant, str(self.principal.fen), str(self.plan), str(self.fee.fen),
+                 self.purchased_on.isoformat()]
+        parts += [f"{i.seq},{i.due_date.isoformat()},{i.principal.fen},{i.fee.fen}"
+                  for i in self.instalments]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def make_quote(merchant: str, principal: Money, plan: int, purchased_on: date,

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from core.numerals import canonical_digits
+
 ADULT_AGE = 18
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -60,8 +62,10 @@ class ResidentId:
 
 def parse_resident_id(text: str, today: date) -> ResidentId:
     """Validate an 18-character resident identity number for an adult, as of ``today``."""
-    number = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "").upper()
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    # One canonical form (ASCII digits, upper-case X) before anything reads or hashes it:
+    # ٣ and ３ are the same 3 as far as a person is concerned, and must be to the hash too.
+    number = "".join(canonical_digits(text).split()).upper()
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         raise IdentityError(IdentityErrorReason.FORMAT)
     if int(number[:2]) not in _PROVINCES:
         raise IdentityError(IdentityErrorReason.REGION)
@@ -119,9 +123,9 @@ def mask_name(name: str) -> str:
 
 def normalize_phone(text: str) -> str:
     """Telegram sends contacts' numbers in international form with or without '+'."""
-    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", text or ""))
+    digits = re.sub(r"[\s\-()]", "", canonical_digits(text))
     digits = digits.removeprefix("+")
-    if not re.fullmatch(r"\d{8,15}", digits):
+    if not re.fullmatch(r"[0-9]{8,15}", digits):
         raise IdentityError(IdentityErrorReason.PHONE)
     return "+" + digits
 

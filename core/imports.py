@@ -12,6 +12,7 @@ from datetime import date
 
 from core.bills import PLANS, PurchaseError, parse_merchant
 from core.money import Money, MoneyError, parse_amount
+from core.numerals import parse_date, parse_int
 
 REFERENCE = re.compile(r"[\x21-\x7e]{1,64}")
 HISTORY_COLUMNS = ("user_id", "bill_ref", "due_date", "paid_date", "amount")
@@ -80,22 +81,21 @@ class _Row:
         return value
 
     def user_id(self, column: str = "user_id") -> int:
-        value = (self.values.get(column) or "").strip()
-        if not value.isascii() or not value.isdigit() or not 0 < int(value) < 2**53:
+        value = parse_int(self.values.get(column), 1, 2**53 - 1)
+        if value is None:
             self.fail(column, "must be a Telegram user id (a positive whole number)")
             return 0
-        return int(value)
+        return value
 
     def day(self, column: str, today: date, optional: bool = False) -> date | None:
         value = (self.values.get(column) or "").strip()
         if not value and optional:
             return None
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
+        parsed = parse_date(value)
+        if parsed is None:
             self.fail(column, "must be a date as YYYY-MM-DD")
             return None
-        if len(value) != 10 or parsed > today or parsed.year < 2000:
+        if parsed > today or parsed.year < 2000:
             self.fail(column, "must be a real past date as YYYY-MM-DD")
             return None
         return parsed
@@ -153,8 +153,7 @@ def parse_bills(text: str, today: date) -> list[BillRow]:
             merchant = parse_merchant(row.values.get("merchant") or "")
         except PurchaseError:
             row.fail("merchant", "required, 1-40 printable characters")
-        plan_text = (row.values.get("instalments") or "").strip()
-        plan = int(plan_text) if plan_text.isascii() and plan_text.isdigit() else 0
+        plan = parse_int(row.values.get("instalments"), 1, 12) or 0
         if plan not in PLANS:
             row.fail("instalments", "must be 1, 3, 6 or 12")
         item = BillRow(row.line, row.reference("bill_ref"), row.user_id(), merchant,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+
+from core.numerals import canonical_digits
 
 FEN_PER_YUAN = 100
 # ¥100,000,000.00: far above any consumer-credit purchase; larger input is a typo or an attack.
@@ -121,23 +122,25 @@ class Money:
 
 _AMOUNT = re.compile(
     r"""^(?:¥|rmb|cny)?\s*
-        (?P<int>\d{1,3}(?:,\d{3})+|\d+)
-        (?:\.(?P<frac>\d+))?
+        (?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)
+        (?:\.(?P<frac>[0-9]+))?
         \s*(?:元|rmb|cny)?$""",
     re.IGNORECASE | re.VERBOSE | re.ASCII,
 )
 
 
 def parse_amount(text: str, *, allow_zero: bool = False, maximum: Money | None = None) -> Money:
-    """Parse what a person types as an amount: ``12.3``, ``¥1,234.56``, ``1234``, ``８８元``.
+    """Parse what a person types as an amount: ``12.3``, ``¥1,234.56``, ``1234``, ``８８元``,
+    ``٣٠٠``.
 
     Refuses negatives, exponents, more than two decimals, zero (unless allowed), values above
     ``maximum`` (default ¥100,000,000) and anything else, with a reason code.
     """
     if text is None or not text.strip():
         raise MoneyError(MoneyErrorReason.EMPTY, text or "")
-    # NFKC folds full-width digits, commas and ￥ typed with a Chinese IME into ASCII forms.
-    normal = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
+    # NFKC folds full-width digits, commas and ￥ typed with a Chinese IME into ASCII forms;
+    # digits of other scripts (٣, ३) become ASCII too, so one amount has one reading.
+    normal = canonical_digits(text).strip().replace(" ", "")
     if normal.startswith("-") or normal.startswith("¥-") or "(" in normal:
         raise MoneyError(MoneyErrorReason.NEGATIVE, text)
     match = _AMOUNT.match(normal)

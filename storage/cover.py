@@ -73,6 +73,18 @@ class SqliteCover:
                                                  (token_hash,))
         return _request(rows[0]) if rows else None
 
+    async def add_holder(self, request_id: int, user_id: int) -> None:
+        await self._conn.execute(
+            "INSERT INTO cover_request_holders (request_id, user_id, opened_at)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (request_id, user_id, utc_iso(self._clock.now())))
+
+    async def holds(self, request_id: int, user_id: int) -> bool:
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM cover_request_holders WHERE request_id = ? AND user_id = ?",
+            (request_id, user_id))
+        return bool(rows)
+
     async def save_request(self, request: CoverRequest, expected: CoverStatus) -> bool:
         """Store a transition; False if the request moved on meanwhile (compare-and-set)."""
         cursor = await self._conn.execute(

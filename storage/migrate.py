@@ -11,7 +11,7 @@ from importlib import resources
 from core.clock import Clock, utc_iso
 from storage.db import Database
 
-_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_NAME = re.compile(r"^([0-9]{4})_([a-z0-9_]+)\.sql$")
 
 
 class SchemaTooNew(RuntimeError):
@@ -47,10 +47,11 @@ async def current_version(db: Database) -> int:
     return rows[0][0] or 0
 
 
-async def migrate(db: Database, clock: Clock) -> list[int]:
-    """Apply what is missing; return the versions applied now."""
-    migrations = available_migrations()
-    latest = migrations[-1].version if migrations else 0
+async def migrate(db: Database, clock: Clock, target: int | None = None) -> list[int]:
+    """Apply what is missing (up to ``target``, for tests of a migration on an older
+    book); return the versions applied now."""
+    migrations = [m for m in available_migrations() if target is None or m.version <= target]
+    latest = available_migrations()[-1].version
     applied: list[int] = []
     async with db.transaction() as conn:
         await conn.execute(

@@ -131,6 +131,12 @@ class SqliteRisk:
         rows = await self._conn.execute_fetchall(f"{_ALERT} WHERE id = ?", (alert_id,))
         return _alert(rows[0]) if rows else None
 
+    async def open_alerts_after(self, after_id: int, limit: int) -> list[Alert]:
+        """Open alerts in id order, a page at a time."""
+        rows = await self._conn.execute_fetchall(
+            f"{_ALERT} WHERE status = 'open' AND id > ? ORDER BY id LIMIT ?", (after_id, limit))
+        return [_alert(r) for r in rows]
+
     async def open_alerts(self, limit: int = 20) -> list[Alert]:
         rows = await self._conn.execute_fetchall(
             f"{_ALERT} WHERE status = 'open' ORDER BY CASE severity WHEN 'high' THEN 0"

@@ -18,11 +18,12 @@ class BotHarness(LocalBot):
         tmp.mkdir(parents=True, exist_ok=True)
         # The offline server has no Telegram-side limit unless a test sets one: let the bot
         # go as fast as the tests can (production keeps TELEGRAM_MAX_RATE's default).
-        overrides = {"telegram_max_rate": 1000, "web_port": 0, **settings}
+        overrides = {"telegram_max_rate": 1000, "web_port": 0, "id_hash_key": TEST_ID_KEY,
+                     **settings}
 
         def make(base_url: str) -> Settings:
             return Settings(_env_file=None, telegram_bot_token=TEST_TOKEN,
                             telegram_api_base_url=base_url, database_path=tmp / "bot.db",
-                            id_hash_key=TEST_ID_KEY, **overrides)
+                            **overrides)
 
         super().__init__(FakeBotApi(TEST_TOKEN), make, clock)

@@ -7,15 +7,33 @@ from __future__ import annotations
 import random
 import string
 
+from bot import callbacks
+
 COMMANDS = ["/start", "/help", "/language", "/verify", "/credit", "/buy", "/bills", "/wallet",
             "/cover", "/requests", "/agreements", "/terminate", "/cancel", "/ops", "/freeze",
             "/unfreeze", "/nope", "/start@daihuan_test_bot", "/BUY", "/"]
-CALLBACK_SHAPES = ["lang:{w}", "buy:p{n}:{h}", "buy:ok:{h}", "buy:no:{h}", "bills:{n}",
-                   "pay:{n}:{n}", "payok:{n}:{n}", "topup:{n}", "wallet", "cv:b:{n}:{h}",
-                   "cv:s:{n}:{h}", "cv:r:{w}:{h}", "cv:i:{n}", "cv:c:{n}", "cv:x:{n}",
-                   "fr:v:{n}", "fr:a:{n}", "fr:d:{n}", "fr:y:{n}", "fr:i:5k:{n}",
-                   "fr:r:{n}:{n}", "fr:s:{n}:10000:{h}{h}", "ag:f:{n}", "ag:t:{n}",
-                   "ag:T:{n}", "al:a:{n}", "al:f:{n}"]
+
+
+def field_value(rng: random.Random, rule: object) -> str:
+    """A value for one payload field: valid, at its edges, or just past them (0, -1, one
+    above the maximum, leading zeros, other scripts' digits), or junk."""
+    if isinstance(rule, callbacks.Range):
+        return rng.choice([
+            str(rule.low), str(rule.high), str(rule.low - 1), str(rule.high + 1), "0", "-1",
+            str(10**19), str(rng.randint(rule.low, min(rule.high, rule.low + 50))),
+            f"0{rng.randint(1, 9)}", "٣", "３", "1.5", ""])
+    if isinstance(rule, callbacks.Shape):
+        return rng.choice([f"{rng.getrandbits(32):08x}", f"{rng.getrandbits(48):012x}",
+                           "zz", "", "0" * 13])
+    members = [m.value for m in rule]  # an enum
+    return rng.choice([*members, *members, "x", "", members[0].upper() + "x"])
+
+
+def codec_payload(rng: random.Random) -> str:
+    """Any button's shape, from the codec itself, with any of its fields out of range."""
+    cls = rng.choice(callbacks.ALL)
+    data = ":".join([cls.prefix, *(field_value(rng, f.rule) for f in cls.schema())])
+    return data.encode()[:64].decode(errors="ignore") or "x"
 
 
 def junk(rng: random.Random, longest: int = 300) -> str:
@@ -31,9 +49,7 @@ def callback_data(rng: random.Random, seen: list[str]) -> str:
     if roll < 0.2 and seen:
         return rng.choice(seen)  # replayed, maybe from someone else's message
     if roll < 0.6:
-        shape = rng.choice(CALLBACK_SHAPES)
-        data = shape.format(n=rng.choice([0, 1, 2, 3, 999999999999, rng.randint(1, 50)]),
-                            h=f"{rng.getrandbits(32):08x}", w=rng.choice(["zh", "en", "xx", "c"]))
+        data = codec_payload(rng)
         if rng.random() < 0.3:
             data = data[: rng.randint(1, len(data))]  # truncated
         return data

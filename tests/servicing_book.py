@@ -15,12 +15,14 @@ from core.services.purchases import record_bill
 from core.services.verification import verify
 from core.services.wallet import top_up
 from core.users import Language
+from tests.harness import TEST_ID_KEY
 from tests.idnumbers import resident_id
 
 BOUGHT = date(2026, 11, 29)  # instalments fall due 2026-12-29, 2027-01-29, 2027-02-28
 NOW = datetime(2026, 11, 29, 2, tzinfo=UTC)
-HASHER = IdentityHasher(b"s" * 32)
-TOKENS = InviteTokens(b"s" * 32)
+# The key the end-to-end harness runs with, so a book built here opens in the real bot.
+HASHER = IdentityHasher(TEST_ID_KEY.encode())
+TOKENS = InviteTokens(TEST_ID_KEY.encode())
 CONFIG = CoverConfig()
 
 
@@ -31,6 +33,14 @@ async def person(uow, user_id: int, born: date) -> None:
     await verify(uow, HASHER, user_id=user_id, phone=f"+861380000{user_id:04d}",
                  legal_name="张三", resident=parse_resident_id(
                      resident_id(born, sequence=f"{user_id % 1000:03d}"), BOUGHT))
+
+
+async def take_link(uow, request_id: int, friend: int, now: datetime = NOW):
+    """The friend opens the link they were sent: holding it is their right to the request."""
+    async with uow.read() as tx:
+        request = await tx.cover.request(request_id)
+    return await cover.open_by_token(uow, payload=TOKENS.payload(request.token_salt),
+                                     user_id=friend, now=now)
 
 
 async def covered_bill(uow, borrower: int, friend: int, yuan: int = 300, share: int = 10_000,
@@ -45,6 +55,7 @@ async def covered_bill(uow, borrower: int, friend: int, yuan: int = 300, share: 
         uow, TOKENS, CONFIG, borrower_id=borrower, bill_id=bill.id, instalment_ids=None,
         share_bp=share, route=Route.LINK, friend_id=None, now=NOW)
     rid = created.request.id
+    await take_link(uow, rid, friend)
     await cover.accept(uow, request_id=rid, user_id=friend, now=NOW)
     await cover.review_friend(uow, CONFIG, request_id=rid, friend_id=friend,
                               band=IncomeBand.FROM_20K, today=BOUGHT, now=NOW)

@@ -105,16 +105,18 @@ async def test_repay_double_tap_pays_once(db, uow):
                      ref="r1", today=TODAY, policy=POLICY)
     first = bill.instalments[0]
     with pytest.raises(RepayRefused) as poor:
-        await repay_from_wallet(uow, user_id=1, instalment_id=first.id, today=TODAY)
+        await repay_from_wallet(uow, user_id=1, instalment_id=first.id,
+                                confirmed=Money(10_000), today=TODAY)
     assert poor.value.reason is RepayRefusal.INSUFFICIENT_FUNDS
     await top_up(uow, user_id=1, amount=Money.yuan(150), source="bank", ref="b1", actor="op")
     results = await asyncio.gather(*(repay_from_wallet(uow, user_id=1, instalment_id=first.id,
-                                                       today=TODAY) for _ in range(5)))
+                                                       confirmed=Money(10_000), today=TODAY)
+                                     for _ in range(5)))
     assert sum(not r.already_paid for r in results) == 1
     assert q(db.path, "SELECT balance FROM accounts WHERE code = 'wallet:1'") == [(5000,)]
     with pytest.raises(RepayRefused) as stranger:
         await repay_from_wallet(uow, user_id=2, instalment_id=bill.instalments[1].id,
-                                today=TODAY)
+                                confirmed=Money(10_000), today=TODAY)
     assert stranger.value.reason is RepayRefusal.NOT_FOUND
     assert_ledger_invariants(db.path)
     assert_receivable_matches_instalments(db)
@@ -126,7 +128,8 @@ async def test_paid_instalment_is_final_in_storage(db, uow):
                                                           FeeSchedule()),
                      ref="r1", today=TODAY, policy=POLICY)
     await top_up(uow, user_id=1, amount=Money.yuan(30), source="bank", ref="b1", actor="op")
-    await repay_from_wallet(uow, user_id=1, instalment_id=bill.instalments[0].id, today=TODAY)
+    await repay_from_wallet(uow, user_id=1, instalment_id=bill.instalments[0].id,
+                            confirmed=Money(1000), today=TODAY)
     conn = sqlite3.connect(db.path)
     with pytest.raises(sqlite3.IntegrityError, match="already paid"):
         conn.execute(f"UPDATE instalments SET status = 'unpaid', payment_transfer_id = NULL"

@@ -7,12 +7,22 @@ import pytest
 
 from core.capacity import IncomeBand
 from core.cover import Route
+from core.money import Money
 from core.services import cover
 from core.services.cover import CoverRefusal, CoverRefused
 from core.services.wallet import repay_from_wallet
 from tests.dbcheck import q
 from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
-from tests.servicing_book import CONFIG, NOW, TOKENS, covered_bill, fund, person, standard_book
+from tests.servicing_book import (
+    CONFIG,
+    NOW,
+    TOKENS,
+    covered_bill,
+    fund,
+    person,
+    standard_book,
+    take_link,
+)
 from tests.test_servicing import DUE1, serve
 
 
@@ -33,7 +43,8 @@ async def test_a_debited_part_does_not_free_its_share(db, uow, clock):
 
 async def test_borrowers_own_payment_leaves_no_room_for_a_second_friend(db, uow, clock):
     await standard_book(uow)
-    await repay_from_wallet(uow, user_id=4, instalment_id=10, today=DUE1)  # pays own 50%
+    await repay_from_wallet(uow, user_id=4, instalment_id=10, confirmed=Money(5000),
+                            today=DUE1)  # pays own 50%
     with pytest.raises(CoverRefused) as refused:
         await ask(uow, 4, 4, [10], share=5_000)
     assert refused.value.reason is CoverRefusal.SHARE_TAKEN
@@ -45,6 +56,7 @@ async def test_signing_is_refused_when_room_shrank_after_the_request(db, uow, cl
     await person(uow, 18, date(1984, 8, 8))
     bill = await covered_bill(uow, 7, 17, share=5_000)
     created = await ask(uow, 7, bill, None, share=5_000)
+    await take_link(uow, created.request.id, 18)
     await cover.accept(uow, request_id=created.request.id, user_id=18, now=NOW)
     await cover.review_friend(uow, CONFIG, request_id=created.request.id, friend_id=18,
                               band=IncomeBand.FROM_20K, today=DUE1, now=NOW)
@@ -55,7 +67,7 @@ async def test_signing_is_refused_when_room_shrank_after_the_request(db, uow, cl
                                           now=NOW)
     # Meanwhile the borrower pays their own half: nothing is left for the friend to cover.
     await fund(uow, 7, 1000, "own")
-    await repay_from_wallet(uow, user_id=7, instalment_id=1, today=DUE1)
+    await repay_from_wallet(uow, user_id=7, instalment_id=1, confirmed=Money(5000), today=DUE1)
     with pytest.raises(CoverRefused) as refused:
         await cover.sign(uow, CONFIG, request_id=created.request.id, friend_id=18,
                          share_bp=5_000, shown_sha256=shown.sha256, language=Language.EN,
@@ -102,6 +114,7 @@ async def test_frozen_parties_cannot_be_reviewed_or_sign(db, uow, clock):
                                                    FeeSchedule()), "chat", "frozen-bill")
         await tx.commit()
     created = await ask(uow, 8, bill.id, None)
+    await take_link(uow, created.request.id, 19)
     await cover.accept(uow, request_id=created.request.id, user_id=19, now=NOW)
     import sqlite3
 

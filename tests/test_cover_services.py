@@ -8,18 +8,18 @@ import pytest
 
 from core.bills import FeeSchedule, make_quote
 from core.capacity import Decision, IncomeBand
-from core.cover import CoverStatus, InviteTokens, Route
+from core.cover import CoverStatus, Route
 from core.money import Money
 from core.services import cover
 from core.services.cover import CoverConfig, CoverRefusal, CoverRefused
 from core.services.purchases import record_bill
 from core.users import Language
 from tests.dbcheck import q
+from tests.servicing_book import TOKENS, take_link
 from tests.test_borrower_services import verified
 
 NOW = datetime(2026, 11, 29, 2, tzinfo=UTC)
 TODAY = date(2026, 11, 29)
-TOKENS = InviteTokens(b"t" * 32)
 CONFIG = CoverConfig()
 
 
@@ -39,6 +39,7 @@ async def ask(uow, bill, share=10_000, friend=None, route=Route.LINK, ids=None, 
 
 
 async def through_review(uow, request_id, friend, band=IncomeBand.FROM_5K):
+    await take_link(uow, request_id, friend)
     await cover.accept(uow, request_id=request_id, user_id=friend, now=NOW)
     return await cover.review_friend(uow, CONFIG, request_id=request_id, friend_id=friend,
                                      band=band, today=TODAY, now=NOW)
@@ -66,9 +67,10 @@ async def test_link_to_signed_agreement(db, uow):
     created = await ask(uow, bill)
     assert len(created.token) == 32
     assert created.token not in "\n".join(sqlite3.connect(db.path).iterdump())
-    found = await cover.request_for_token(uow, TOKENS.payload(created.request.token_salt))
+    opened, first = await cover.open_by_token(
+        uow, payload=TOKENS.payload(created.request.token_salt), user_id=2, now=NOW)
+    found = opened
     assert found.id == created.request.id
-    opened, first = await cover.open_request(uow, request_id=found.id, user_id=2, now=NOW)
     assert first and opened.status is CoverStatus.OPENED
     await verified(uow, 2, born=date(1991, 1, 1))
     outcome = await through_review(uow, found.id, 2)
@@ -129,14 +131,23 @@ async def test_who_may_act(db, uow):
     bill = await setup_bill(uow)
     addressed = await ask(uow, bill, share=5000, friend=2, route=Route.CONTACT)
     rid = addressed.request.id
-    await refused(cover.open_request(uow, request_id=rid, user_id=3, now=NOW), CoverRefusal.TAKEN)
+    # Someone who guesses the id gets what a request that does not exist gets...
+    for action in (cover.open_request, cover.accept, cover.decline):
+        await refused(action(uow, request_id=rid, user_id=3, now=NOW), CoverRefusal.NOT_FOUND)
+    # ...and someone the link was forwarded to learns it is meant for someone else.
+    await refused(take_link(uow, rid, 3), CoverRefusal.TAKEN)
     await refused(cover.accept(uow, request_id=rid, user_id=3, now=NOW), CoverRefusal.TAKEN)
     await refused(cover.accept(uow, request_id=rid, user_id=1, now=NOW), CoverRefusal.SELF)
     await refused(cover.cancel(uow, request_id=rid, borrower_id=2), CoverRefusal.NOT_FOUND)
     link = await ask(uow, bill, share=5000)
+    await refused(cover.accept(uow, request_id=link.request.id, user_id=3, now=NOW),
+                  CoverRefusal.NOT_FOUND)  # an open link's id is no key to it
+    await take_link(uow, link.request.id, 3)
     await cover.accept(uow, request_id=link.request.id, user_id=3, now=NOW)
+    # The link reached a second person too, but an open link binds to the first who accepts.
+    await refused(take_link(uow, link.request.id, 4), CoverRefusal.TAKEN)
     await refused(cover.accept(uow, request_id=link.request.id, user_id=4, now=NOW),
-                  CoverRefusal.TAKEN)  # an open link binds to the first who accepts
+                  CoverRefusal.TAKEN)
     await refused(cover.cancel(uow, request_id=link.request.id, borrower_id=1),
                   CoverRefusal.CLOSED)  # accepted: revoke, not cancel
     revoked = await cover.revoke(uow, request_id=link.request.id, borrower_id=1)
@@ -161,14 +172,12 @@ async def test_expiry_cancel_and_reuse(db, uow):
     bill = await setup_bill(uow)
     created = await ask(uow, bill)
     later = NOW + timedelta(hours=48)
-    await refused(cover.open_request(uow, request_id=created.request.id, user_id=2, now=later),
-                  CoverRefusal.EXPIRED)
+    await refused(take_link(uow, created.request.id, 2, now=later), CoverRefusal.EXPIRED)
     assert q(db.path, "SELECT status FROM cover_requests") == [("expired",)]
     again = await ask(uow, bill)
     cancelled = await cover.cancel(uow, request_id=again.request.id, borrower_id=1)
     assert cancelled.status is CoverStatus.CANCELLED
-    await refused(cover.accept(uow, request_id=again.request.id, user_id=2, now=NOW),
-                  CoverRefusal.CLOSED)
+    await refused(take_link(uow, again.request.id, 2), CoverRefusal.CLOSED)
     third = await ask(uow, bill)
     assert [r.id for r in await cover.expire_due(uow, now=later + timedelta(hours=1))] == [
         third.request.id]
@@ -251,7 +260,7 @@ async def test_notices_are_planned_with_the_change_they_report(db, uow):
     bill = await setup_bill(uow)
     created = await ask(uow, bill, share=3000)
     later = NOW + timedelta(hours=49)
-    await cover.open_request(uow, request_id=created.request.id, user_id=2, now=NOW)
+    await take_link(uow, created.request.id, 2)
     second = await ask(uow, bill, share=3000)
     third = await ask(uow, bill, share=3000)
     expired = await cover.expire_due(uow, now=later)

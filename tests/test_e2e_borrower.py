@@ -277,10 +277,12 @@ async def test_bills_pages_overdue_marks_and_frozen_user(bot):
     second = await ann.next("edit")
     assert "page 2 of 2" in second.text and "Shop 4" in second.text
     assert second.button_texts[-1] == "◀ Previous"
-    await ann.press(second, data="bills:9999")  # out of range: the last page, not an error
+    await ann.press(second, data="bills:999")  # past the end: the last page, not an error
     assert (await ann.next("answer")).text is None
     await bot.drained()
     assert ann.unread() == []  # no apology: showing the same page again is fine
+    await ann.press(second, data="bills:9999")  # no button has a page that large
+    assert "no longer valid" in (await ann.next("answer")).text
 
     # A frozen user can read but not buy.
     await verify(bot, ann, number=resident_id(date(1985, 3, 3)))

@@ -234,9 +234,14 @@ async def test_who_may_not_accept(bot):
     await li.open_link(payload)
     review = await li.reply()
     await press_and_edit(li, review, "Accept")
+    # Eve never had the link: to her the request does not exist, whatever id she tries.
+    for forged in ("fr:a:1", "fr:i:5k:1", "fr:v:1", "fr:a:2"):
+        await eve.press(review, data=forged)
+        assert "This invitation is not valid" in (await eve.next("answer")).text
+    # Once the link reaches her, she learns only that someone else has taken it.
+    await eve.open_link(payload)
+    assert "someone else" in (await eve.reply()).text
     await eve.press(review, data="fr:a:1")
-    assert "someone else" in (await eve.next("answer")).text
-    await eve.press(review, data="fr:i:5k:1")
     assert "someone else" in (await eve.next("answer")).text
     for forged in ("fr:s:1:10000:000000000000", "fr:a:99999", "fr:x:1", "fr:s:1:99999:abc"):
         await li.press(review, data=forged)

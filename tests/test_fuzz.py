@@ -9,6 +9,7 @@ import random
 import re
 import sqlite3
 
+from bot import callbacks
 from tests.harness import BotHarness
 from tests.hostile import update
 
@@ -99,3 +100,98 @@ def _check(upd: dict, user_id: int, outputs: list, users: list[dict],
     if not language.startswith("zh") and not re.search(r"[A-Za-z]{3}", text):
         return f"reply not in English: {text[:40]!r}"
     return None
+
+
+def _valid(rule) -> str:
+    if isinstance(rule, callbacks.Range):
+        return str(rule.low if rule.low > 0 else 1)
+    if isinstance(rule, callbacks.Shape):
+        return "0" * int(rule.pattern.split("{")[1].rstrip("}"))
+    return next(iter(rule)).value
+
+
+def out_of_range_payloads() -> list[str]:
+    """Every numeric field of every button, one at a time just below and just above its
+    range (and written in other scripts' digits), the other fields valid."""
+    payloads = []
+    for cls in callbacks.ALL:
+        fields = cls.schema()
+        for k, field in enumerate(fields):
+            if not isinstance(field.rule, callbacks.Range):
+                continue
+            for bad in (field.rule.low - 1, field.rule.high + 1, "٣", "１", f"0{field.rule.low}"):
+                values = [_valid(f.rule) for f in fields]
+                values[k] = str(bad)
+                payloads.append(":".join([cls.prefix, *values]))
+    return payloads
+
+
+async def test_out_of_range_fields_are_refused_politely(tmp_path, caplog):
+    payloads = out_of_range_payloads()
+    assert len(payloads) >= 5 * 20  # every Range field of every payload, five ways each
+    async with BotHarness(tmp_path) as bot:
+        before = book(bot.db_path)
+        caplog.set_level(logging.ERROR)
+        ann = bot.person(80_001, "Ann", "zh-hans")
+        for payload in payloads:
+            assert len(payload.encode()) <= 64
+            await ann.send_update({"callback_query": {
+                "id": f"{ann.id}-{payload}", "from": ann.user, "chat_instance": "x",
+                "data": payload}})
+            answer = await ann.next("answer")
+            assert answer.text and CJK.search(answer.text), payload  # in her language
+            assert answer.params.get("show_alert") is True, payload
+        await bot.drained()
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+        assert book(bot.db_path) == before
+
+
+async def test_a_share_out_of_range_on_a_real_request_is_refused(tmp_path, caplog):
+    """The review offered Li a reduced share; a forged share of 0 or above 100% on the same,
+    real request is refused where the payload is read, not deep inside the review."""
+    from datetime import UTC, date, datetime
+
+    from core.capacity import IncomeBand
+    from core.clock import FixedClock
+    from core.cover import Route
+    from core.services import cover
+    from storage.db import Database
+    from storage.migrate import migrate
+    from storage.uow import SqliteUnitOfWorkFactory
+    from tests.servicing_book import CONFIG, NOW, TOKENS, person
+
+    clock = FixedClock(NOW)
+    db = await Database(tmp_path / "bot.db").open()
+    await migrate(db, clock)
+    uow = SqliteUnitOfWorkFactory(db, clock)
+    await person(uow, 3001, date(1990, 1, 1))
+    await person(uow, 3002, date(1985, 1, 1))
+    from core.bills import FeeSchedule, make_quote
+    from core.money import Money
+    from core.services.purchases import record_bill
+
+    async with uow() as tx:
+        bill = await record_bill(tx, 3001, make_quote("JD", Money.yuan(300), 3, NOW.date(),
+                                                      FeeSchedule()), "chat", "b1")
+        await tx.commit()
+    created = await cover.create_request(uow, TOKENS, CONFIG, borrower_id=3001,
+                                         bill_id=bill.id, instalment_ids=None, share_bp=10_000,
+                                         route=Route.CONTACT, friend_id=3002, now=NOW)
+    rid = created.request.id
+    await cover.accept(uow, request_id=rid, user_id=3002, now=NOW)
+    await cover.review_friend(uow, CONFIG, request_id=rid, friend_id=3002,
+                              band=IncomeBand.UNDER_3K, today=NOW.date(), now=NOW)
+    await db.close()
+    async with BotHarness(tmp_path, clock=FixedClock(datetime(2026, 11, 29, 2, tzinfo=UTC))
+                          ) as bot:
+        before = book(bot.db_path)
+        caplog.set_level(logging.ERROR)
+        li = bot.person(3002, "Li", "en")
+        for share in ("0", "10001", "99999", "-1"):
+            await li.send_update({"callback_query": {
+                "id": f"{li.id}-{share}", "from": li.user, "chat_instance": "x",
+                "data": f"fr:r:{rid}:{share}"}})
+            assert "no longer valid" in (await li.next("answer")).text
+        await bot.drained()
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+        assert book(bot.db_path) == before

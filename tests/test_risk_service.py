@@ -30,7 +30,8 @@ async def test_alerts_raise_once_reach_operators_and_clear(db, uow, clock):
     from core.services.wallet import repay_from_wallet, top_up
 
     await top_up(uow, user_id=2, amount=Money.yuan(100), source="bank", ref="r", actor="op")
-    await repay_from_wallet(uow, user_id=2, instalment_id=4, today=DUE1 + timedelta(days=3))
+    await repay_from_wallet(uow, user_id=2, instalment_id=4, confirmed=Money(10_000),
+                            today=DUE1 + timedelta(days=3))
     after = await risk_service.evaluate(uow, clock, policy, DUE1 + timedelta(days=3),
                                         OPERATORS)
     assert after.cleared >= 1

@@ -5,6 +5,7 @@ import sqlite3
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core.money import Money
 from core.services.servicing import ServicingPolicy, run_servicing
 from core.services.wallet import repay_from_wallet
 from tests.dbcheck import q
@@ -135,7 +136,8 @@ async def test_completion_and_terminated_parts(db, uow, clock):
     assert q(db.path, "SELECT kind FROM outbox WHERE recipient_id = 11 AND kind ="
                       " 'agreement_completed'") == [("agreement_completed",)]
     # Borrower 4 pays their own half of the first instalment: it is then paid in full.
-    await repay_from_wallet(uow, user_id=4, instalment_id=10, today=DUE1)
+    await repay_from_wallet(uow, user_id=4, instalment_id=10, confirmed=Money(5000),
+                            today=DUE1)
     assert q(db.path, "SELECT status, paid_amount FROM instalments WHERE id = 10") == [
         ("paid", 10000)]
     assert_receivables_match(db.path)

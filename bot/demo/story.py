@@ -181,7 +181,7 @@ class Story:
         await self.say(JANE, "/buy")
         await self.say(JANE, "JD Mall" if self.lang == "en" else "京东自营")
         await self.say(JANE, "300")
-        await self.tap(JANE, "buy:p3:")
+        await self.tap(JANE, "buy:p:3:")
         await self.tap(JANE, "buy:ok:")
         await self.balances()
 

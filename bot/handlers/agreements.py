@@ -77,11 +77,19 @@ async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         text, reply_markup=keyboards.agreement_documents([a.id for a in mine], say))
 
 
-async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                  press: callbacks.AgreementPress) -> None:
+    if press.action is callbacks.AgreementAction.DOCUMENT:
+        await document(update, context, press.agreement_id)
+    else:
+        await terminate_pressed(update, context, press)
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                   agreement_id: int) -> None:
     """The exact signed text as a file, for either party only."""
     query = update.callback_query
     say = await speaker(update, context)
-    _, agreement_id = callbacks.parse_agreement(query.data)
     async with services(context).uow.read() as tx:
         agreement = await tx.cover.agreement(agreement_id)
     if agreement is None or update.effective_user.id not in (agreement.friend_id,
@@ -111,11 +119,12 @@ async def terminate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         say("terminate.choose"), reply_markup=keyboards.terminate_choices(choices, say))
 
 
-async def terminate_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def terminate_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                            press: callbacks.AgreementPress) -> None:
     query = update.callback_query
     say = await speaker(update, context)
     found = services(context)
-    action, agreement_id = callbacks.parse_agreement(query.data)
+    agreement_id = press.agreement_id
     user_id = update.effective_user.id
     async with found.uow.read() as tx:
         agreement = await tx.cover.agreement(agreement_id)
@@ -123,7 +132,7 @@ async def terminate_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await query.answer(say("terminate.refused.not_found"), show_alert=True)
         return
     is_friend = user_id == agreement.friend_id
-    if action == "t":
+    if press.action is callbacks.AgreementAction.ASK_END:
         await query.answer()
         await edit(query, say("terminate.confirm_friend" if is_friend
                               else "terminate.confirm_borrower", id=agreement.id),

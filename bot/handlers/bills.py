@@ -70,12 +70,11 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, text, reply_markup=markup)
 
 
-async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
+async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                    press: callbacks.BillsPage) -> None:
     say = await speaker(update, context)
-    page = callbacks.parse_bills_page(query.data)
-    await query.answer()
-    await _edit_to_page(update, context, page or 0, say)
+    await update.callback_query.answer()
+    await _edit_to_page(update, context, press.page, say)
 
 
 async def _edit_to_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page: int,
@@ -88,38 +87,73 @@ async def _edit_to_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page
     await edit(update.callback_query, text, reply_markup=markup)
 
 
-async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _payable(update: Update, context: ContextTypes.DEFAULT_TYPE, instalment_id: int,
+                   page: int, say: Speaker) -> tuple[Instalment, Bill] | None:
+    """The presser's own unpaid instalment, or None once the press has been answered."""
     query = update.callback_query
-    say = await speaker(update, context)
-    press = callbacks.parse_pay(query.data)
-    found = services(context)
-    user_id = update.effective_user.id
-    async with found.uow.read() as tx:
-        instalment = await tx.bills.instalment(press.instalment_id)
+    async with services(context).uow.read() as tx:
+        instalment = await tx.bills.instalment(instalment_id)
         bill = await tx.bills.get(instalment.bill_id) if instalment else None
     # The button says which instalment; whether the presser may pay it is checked here.
-    if instalment is None or bill is None or instalment.borrower_id != user_id:
+    if instalment is None or bill is None or instalment.borrower_id != update.effective_user.id:
         await query.answer(say("callback.invalid"), show_alert=True)
-        return
+        return None
     if instalment.status is InstalmentStatus.PAID or not instalment.own_due:
         await query.answer(say("pay.already"), show_alert=True)
-        await _edit_to_page(update, context, press.page, say)
+        await _edit_to_page(update, context, page, say)
+        return None
+    return instalment, bill
+
+
+async def _show_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                             instalment: Instalment, bill: Bill, page: int,
+                             say: Speaker) -> None:
+    """What will be taken, with a button that carries exactly that amount."""
+    found = services(context)
+    balance = (await wallet_view(found.uow, update.effective_user.id, limit=0)).balance
+    text = say("pay.confirm", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
+               amount=instalment.own_due, due=day(instalment.due_date, say.language),
+               balance=balance)
+    await edit(update.callback_query, text, keyboards.confirm_payment(instalment, page, say))
+
+
+async def ask_to_pay(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                     press: callbacks.PayAsk) -> None:
+    say = await speaker(update, context)
+    payable = await _payable(update, context, press.instalment_id, press.page, say)
+    if payable is None:
         return
-    if not press.confirmed:
-        balance = (await wallet_view(found.uow, user_id, limit=0)).balance
-        await query.answer()
-        text = say("pay.confirm", seq=instalment.seq, count=instalment.of,
-                   merchant=bill.merchant, amount=instalment.own_due,
-                   due=day(instalment.due_date, say.language), balance=balance)
-        await edit(query, text, keyboards.confirm_payment(instalment, press.page, say))
+    await update.callback_query.answer()
+    await _show_confirmation(update, context, *payable, press.page, say)
+
+
+async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE,
+              press: callbacks.PayConfirm) -> None:
+    query = update.callback_query
+    say = await speaker(update, context)
+    user_id = update.effective_user.id
+    payable = await _payable(update, context, press.instalment_id, press.page, say)
+    if payable is None:
         return
+    instalment, bill = payable
+    found = services(context)
     try:
-        result = await repay_from_wallet(found.uow, user_id=user_id,
-                                         instalment_id=instalment.id, today=found.today())
+        result = await repay_from_wallet(found.uow, user_id=user_id, instalment_id=instalment.id,
+                                         confirmed=Money(press.amount), today=found.today())
     except RepayRefused as refused:
         if refused.reason is RepayRefusal.INSUFFICIENT_FUNDS:
             await query.answer(say("pay.insufficient", balance=refused.balance,
                                    amount=refused.amount), show_alert=True)
+        elif refused.reason is RepayRefusal.CHANGED:
+            # What was confirmed is no longer what is owed (a friend's part came back, say):
+            # nothing is taken, and the new amount is shown for a new confirmation.
+            await query.answer(say("pay.changed", amount=refused.amount), show_alert=True)
+            async with found.uow.read() as tx:
+                fresh = await tx.bills.instalment(instalment.id)
+            if fresh is not None and fresh.own_due:
+                await _show_confirmation(update, context, fresh, bill, press.page, say)
+            else:
+                await _edit_to_page(update, context, press.page, say)
         else:
             await query.answer(say("callback.invalid"), show_alert=True)
         return
@@ -133,3 +167,4 @@ async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = say("pay.done", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
                amount=paid, balance=balance)
     await edit(query, text, keyboards.back_to_bills(press.page, say))
+

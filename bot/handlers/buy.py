@@ -11,7 +11,6 @@ from datetime import date
 
 from telegram import Update
 from telegram.ext import (
-    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
@@ -24,7 +23,7 @@ from bot.context import Speaker, services, speaker
 from bot.editing import edit, reply
 from bot.formatting import day
 from bot.handlers.fallback import cancel_conversation
-from core.bills import PurchaseError, Quote, make_quote, parse_merchant
+from core.bills import PLANS, PurchaseError, Quote, make_quote, parse_merchant
 from core.credit import Tier
 from core.money import Money, MoneyError, parse_amount
 from core.services.credit import credit_report
@@ -99,23 +98,21 @@ async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return PLAN
 
 
-async def _press(update: Update, context: ContextTypes.DEFAULT_TYPE, expected: str,
-                 needs: str, state: int) -> tuple[callbacks.BuyPress | None, Speaker, int]:
-    """The press, if it belongs to the current draft and this step. Otherwise the press is
-    answered here and the third value is the state to return (END after Cancel)."""
-    query = update.callback_query
+async def _draft_for(update: Update, context: ContextTypes.DEFAULT_TYPE, nonce: str,
+                     needs: str) -> tuple[dict | None, Speaker]:
+    """The draft a button belongs to, if it is the current one and has reached this step;
+    otherwise the press is answered as stale and None comes back."""
     say = await speaker(update, context)
-    press = callbacks.parse_buy(query.data)
     draft = context.user_data.get(DRAFT) or {}
-    if press is None or press.nonce != draft.get("nonce") or needs not in draft:
-        await query.answer(say("callback.invalid"), show_alert=True)
-        return None, say, state if draft else ConversationHandler.END
-    if press.action == "no":
-        return None, say, await _cancel_by_button(update, context)
-    if press.action != expected:
-        await query.answer(say("callback.invalid"), show_alert=True)
-        return None, say, state
-    return press, say, state
+    if nonce != draft.get("nonce") or needs not in draft:
+        await update.callback_query.answer(say("callback.invalid"), show_alert=True)
+        return None, say
+    return draft, say
+
+
+def _stay(context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """After a stale press: stay at the current step (None), or end if the draft is gone."""
+    return None if context.user_data.get(DRAFT) else ConversationHandler.END
 
 
 def _quote(context: ContextTypes.DEFAULT_TYPE, plan: int) -> Quote:
@@ -124,28 +121,37 @@ def _quote(context: ContextTypes.DEFAULT_TYPE, plan: int) -> Quote:
                       date.fromisoformat(draft["purchased_on"]), found.fees)
 
 
-async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    press, say, state = await _press(update, context, "plan", "principal", PLAN)
-    if press is None:
-        return state
-    draft = context.user_data[DRAFT]
+async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE,
+               press: callbacks.BuyPlan) -> int | None:
+    draft, say = await _draft_for(update, context, press.nonce, "principal")
+    if draft is None:
+        return _stay(context)
+    if press.plan not in PLANS:
+        await update.callback_query.answer(say("callback.invalid"), show_alert=True)
+        return PLAN
     quote = _quote(context, press.plan)
     draft["plan"] = press.plan
     await update.callback_query.answer()
     await edit(update.callback_query, schedule_text(quote, say),
-               keyboards.confirm_purchase(draft["nonce"], say))
+               keyboards.confirm_purchase(draft["nonce"], quote.fingerprint[:12], say))
     return CONFIRM
 
 
-async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    press, say, state = await _press(update, context, "ok", "plan", CONFIRM)
-    if press is None:
-        return state
+async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                  press: callbacks.BuyConfirm) -> int | None:
+    draft, say = await _draft_for(update, context, press.nonce, "plan")
+    if draft is None:
+        return _stay(context)
     query = update.callback_query
-    draft = context.user_data[DRAFT]
     found = services(context)
     user_id = update.effective_user.id
     quote = _quote(context, draft["plan"])
+    if not quote.fingerprint.startswith(press.quote):
+        # Not the schedule this button was shown with: buy nothing, show the current one.
+        await query.answer(say("buy.changed"), show_alert=True)
+        await edit(query, schedule_text(quote, say),
+                   keyboards.confirm_purchase(draft["nonce"], quote.fingerprint[:12], say))
+        return CONFIRM
     await query.answer()
     try:
         bill = await buy(found.uow, borrower_id=user_id, quote=quote,
@@ -173,7 +179,12 @@ def schedule_text(quote: Quote, say: Speaker) -> str:
 
 
 
-async def _cancel_by_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def cancel_by_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                           press: callbacks.BuyCancel) -> int | None:
+    if press.nonce != (context.user_data.get(DRAFT) or {}).get("nonce"):
+        await update.callback_query.answer(
+            (await speaker(update, context))("callback.invalid"), show_alert=True)
+        return _stay(context)
     context.user_data.pop(DRAFT, None)
     await update.callback_query.answer()
     await edit(update.callback_query, (await speaker(update, context))("common.cancelled"))
@@ -195,8 +206,9 @@ def conversation() -> ConversationHandler:
         states={
             MERCHANT: [MessageHandler(text, merchant)],
             AMOUNT: [MessageHandler(text, amount)],
-            PLAN: [CallbackQueryHandler(plan, pattern=callbacks.BUY_PATTERN)],
-            CONFIRM: [CallbackQueryHandler(confirm, pattern=callbacks.BUY_PATTERN)],
+            PLAN: [callbacks.BuyPlan.handler(plan), callbacks.BuyCancel.handler(cancel_by_button)],
+            CONFIRM: [callbacks.BuyConfirm.handler(confirm),
+                      callbacks.BuyCancel.handler(cancel_by_button)],
         },
         fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="buy",

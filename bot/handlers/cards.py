@@ -14,6 +14,7 @@ from bot.notify import display_name
 from core.agreement import share_text
 from core.cover import CoverStatus, Route, friend_part
 from core.money import Money
+from core.numerals import parse_int
 from core.users import Language
 
 CARD_STATUSES = (CoverStatus.PENDING, CoverStatus.OPENED)
@@ -29,8 +30,9 @@ async def inline_cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 if r.status in CARD_STATUSES and r.friend_id is None
                 and r.route is not Route.CONTACT and not r.is_expired(found.clock.now())]
         bills = {r.bill_id: await tx.bills.get(r.bill_id) for r in mine}
-    if wanted.isdigit():
-        mine = [r for r in mine if r.id == int(wanted)]
+    request_id = parse_int(wanted, 1, 10**12)  # "@bot 12" narrows to request #12
+    if request_id is not None:
+        mine = [r for r in mine if r.id == request_id]
     name = await display_name(found, user_id)
     own = Speaker(found.texts, await found.people.language(user_id))
     results = []

@@ -8,7 +8,6 @@ import secrets
 
 from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import (
-    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
@@ -72,12 +71,13 @@ def _share_prompt(bill: Bill, instalment_ids: list[int] | None, say: Speaker) ->
                amount=Money(sum(i.amount.fen for i in chosen)))
 
 
-async def from_bills(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def from_bills(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                     press: callbacks.CoverInstalment) -> int:
     """"Ask a friend" on one instalment in /bills: the request covers just that one."""
     query = update.callback_query
     say = await speaker(update, context)
     found = services(context)
-    instalment_id = callbacks.parse_cover_instalment(query.data)
+    instalment_id = press.instalment_id
     async with found.uow.read() as tx:
         instalment = await tx.bills.instalment(instalment_id)
         bill = await tx.bills.get(instalment.bill_id) if instalment else None
@@ -93,28 +93,27 @@ async def from_bills(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return SHARE
 
 
-async def _step(update: Update, context: ContextTypes.DEFAULT_TYPE, step: str, state: int
-                ) -> tuple[callbacks.CoverStep | None, Speaker]:
-    query = update.callback_query
+async def _in_draft(update: Update, context: ContextTypes.DEFAULT_TYPE, nonce: str
+                   ) -> tuple[dict | None, Speaker]:
+    """The draft a step's button belongs to, or None (answered) for an older or forged one."""
     say = await speaker(update, context)
-    press = callbacks.parse_cover_step(query.data)
     draft = context.user_data.get(DRAFT) or {}
-    if press is None or press.step != step or press.nonce != draft.get("nonce"):
-        await query.answer(say("callback.invalid"), show_alert=True)
+    if nonce != draft.get("nonce"):
+        await update.callback_query.answer(say("callback.invalid"), show_alert=True)
         return None, say
-    return press, say
+    return draft, say
 
 
-async def bill_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    press, say = await _step(update, context, "b", BILL)
-    if press is None:
+async def bill_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                      press: callbacks.CoverBill) -> int:
+    draft, say = await _in_draft(update, context, press.nonce)
+    if draft is None:
         return BILL
     bills = {b.id: b for b in await _open_bills(services(context), update.effective_user.id)}
-    bill = bills.get(int(press.value)) if press.value.isdigit() else None
+    bill = bills.get(press.bill_id)
     if bill is None:  # not this user's, or paid off meanwhile
         await update.callback_query.answer(say("cover.refused.not_found"), show_alert=True)
         return BILL
-    draft = context.user_data[DRAFT]
     draft["bill"] = bill.id
     await update.callback_query.answer()
     await edit(update.callback_query, _share_prompt(bill, draft["instalments"], say),
@@ -122,14 +121,15 @@ async def bill_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return SHARE
 
 
-async def share_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    press, say = await _step(update, context, "s", SHARE)
-    if press is None or not press.value.isdigit() or int(press.value) not in keyboards.SHARES_BP:
-        if press is not None:
-            await update.callback_query.answer(say("callback.invalid"), show_alert=True)
+async def share_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                       press: callbacks.CoverShare) -> int:
+    draft, say = await _in_draft(update, context, press.nonce)
+    if draft is None:
         return SHARE
-    draft = context.user_data[DRAFT]
-    draft["share"] = int(press.value)
+    if press.share_bp not in keyboards.SHARES_BP:  # a share no button offers
+        await update.callback_query.answer(say("callback.invalid"), show_alert=True)
+        return SHARE
+    draft["share"] = press.share_bp
     await update.callback_query.answer()
     await edit(update.callback_query,
                say("cover.choose_route", hours=services(context).cover.expiry_hours),
@@ -137,28 +137,26 @@ async def share_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     return ROUTE
 
 
-async def route_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    press, say = await _step(update, context, "r", ROUTE)
-    route = callbacks.ROUTE_CODES.get(press.value) if press else None
-    if press is None or route is None:
-        if press is not None:
-            await update.callback_query.answer(say("callback.invalid"), show_alert=True)
+async def route_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                       press: callbacks.CoverRoute) -> int:
+    draft, say = await _in_draft(update, context, press.nonce)
+    if draft is None:
         return ROUTE
+    route = keyboards.ROUTES[press.route]
     query = update.callback_query
     await query.answer()
-    draft = context.user_data[DRAFT]
-    if route == "contact":
+    if route is Route.CONTACT:
         await edit(query, say("cover.pick_contact"))
         await reply(update,
             say("cover.pick_contact"), reply_markup=keyboards.pick_contact(_picker(draft), say))
         return CONTACT
-    created = await _create(update, context, Route(route), None, say)
+    created = await _create(update, context, route, None, say)
     if created is None:
         return ConversationHandler.END
     request = created.request
     found = services(context)
     expires = moment(request.expires_at, found.tz, say.language)
-    if route == "link":
+    if route is Route.LINK:
         await edit(query, say("cover.link_ready", id=request.id, expires=expires,
                               link=invite_link(context, request)),
                    keyboards.cancel_request(request.id, say))
@@ -220,22 +218,23 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
 
 
 
-async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                 press: callbacks.ManageRequest) -> None:
     """Cancel (nobody accepted yet) or revoke (accepted, not signed) a request."""
     query = update.callback_query
     say = await speaker(update, context)
     found = services(context)
-    action, request_id = callbacks.parse_cover_manage(query.data)
-    act = cover.cancel if action == "c" else cover.revoke
+    cancelling = press.action is callbacks.ManageAction.CANCEL
+    act = cover.cancel if cancelling else cover.revoke
     try:
-        request = await act(found.uow, request_id=request_id,
+        request = await act(found.uow, request_id=press.request_id,
                             borrower_id=update.effective_user.id)
     except CoverRefused as refused:
         await query.answer(say(f"cover.refused.{refused.reason.value}", **refused.detail),
                            show_alert=True)
         return
     await query.answer()
-    key = "cover.cancelled" if action == "c" else "cover.revoked"
+    key = "cover.cancelled" if cancelling else "cover.revoked"
     await edit(query, say(key, id=request.id))
     await send_now(context)
 
@@ -243,11 +242,11 @@ async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def conversation() -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CommandHandler("cover", begin, filters=PRIVATE),
-                      CallbackQueryHandler(from_bills, pattern=callbacks.COVER_FROM_BILLS_PATTERN)],
+                      callbacks.CoverInstalment.handler(from_bills)],
         states={
-            BILL: [CallbackQueryHandler(bill_chosen, pattern=callbacks.COVER_STEP_PATTERN)],
-            SHARE: [CallbackQueryHandler(share_chosen, pattern=callbacks.COVER_STEP_PATTERN)],
-            ROUTE: [CallbackQueryHandler(route_chosen, pattern=callbacks.COVER_STEP_PATTERN)],
+            BILL: [callbacks.CoverBill.handler(bill_chosen)],
+            SHARE: [callbacks.CoverShare.handler(share_chosen)],
+            ROUTE: [callbacks.CoverRoute.handler(route_chosen)],
             CONTACT: [MessageHandler(filters.StatusUpdate.USERS_SHARED & PRIVATE,
                                      contact_picked)],
         },

@@ -17,7 +17,7 @@ from bot.handlers.ops import check_risk
 from bot.notify import display_name
 from bot.outbox_sender import send_now
 from core.agreement import share_text
-from core.capacity import Decision, IncomeBand, ReviewOutcome
+from core.capacity import Decision, ReviewOutcome
 from core.cover import CoverRequest, friend_part
 from core.money import Money
 from core.services import cover
@@ -65,26 +65,28 @@ async def _opened(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id
 
 
 async def open_invitation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start c_<token>: a link or a card's button."""
+    """/start c_<token>: a link or a card's button. Opening it is what gives the right to
+    the request."""
     say = await speaker(update, context)
     found = services(context)
     try:
-        request = await cover.request_for_token(found.uow, context.args[0])
+        request, first = await cover.open_by_token(
+            found.uow, payload=context.args[0], user_id=update.effective_user.id,
+            now=found.clock.now())
     except CoverRefused as refused:
         await _refuse(update, say, refused)
         return
-    request = await _opened(update, context, request.id, say)
-    if request is not None:
-        await reply(update,
-            await review_text(found, request, say),
-            reply_markup=keyboards.accept_or_decline(request.id, say))
+    if first:
+        await send_now(context)
+    await reply(update, await review_text(found, request, say),
+                reply_markup=keyboards.accept_or_decline(request.id, say))
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    press = callbacks.parse_friend(update.callback_query.data)
-    handler = {"v": _view, "a": _accept, "d": _decline, "i": _income, "r": _reduced,
-               "s": _sign}.get(press.action)
-    if handler is None:  # "y" (verify now) belongs to the verification conversation
+async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                  press: callbacks.FriendPress) -> None:
+    handler = {callbacks.FriendAction.VIEW: _view, callbacks.FriendAction.ACCEPT: _accept,
+               callbacks.FriendAction.DECLINE: _decline}.get(press.action)
+    if handler is None:  # "verify now" belongs to the verification conversation
         await update.callback_query.answer(
             (await speaker(update, context))("callback.invalid"), show_alert=True)
         return
@@ -160,15 +162,15 @@ def _reasons(outcome: ReviewOutcome, say: Speaker) -> str:
     return say("reason.separator").join(say(f"reason.{r.code}", **r.detail) for r in wanted)
 
 
-async def _income(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                  press: callbacks.FriendPress) -> None:
+async def income(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                 press: callbacks.FriendIncome) -> None:
     say = await speaker(update, context)
     found = services(context)
     user_id = update.effective_user.id
     try:
         outcome = await cover.review_friend(
             found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
-            band=IncomeBand(press.band), today=found.today(), now=found.clock.now())
+            band=press.band, today=found.today(), now=found.clock.now())
     except CoverRefused as refused:
         await _refuse(update, say, refused)
         return
@@ -189,8 +191,8 @@ async def _income(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await _show_agreement(update, context, press.request_id, outcome.share_bp, say)
 
 
-async def _reduced(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                   press: callbacks.FriendPress) -> None:
+async def reduced(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                  press: callbacks.FriendReduced) -> None:
     say = await speaker(update, context)
     await update.callback_query.answer()
     await _show_agreement(update, context, press.request_id, press.share_bp, say)
@@ -212,8 +214,8 @@ async def _show_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, re
         reply_markup=keyboards.sign_agreement(request_id, share_bp, text.sha256, say))
 
 
-async def _sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                press: callbacks.FriendPress) -> None:
+async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
+               press: callbacks.FriendSign) -> None:
     say = await speaker(update, context)
     found = services(context)
     query = update.callback_query
@@ -224,7 +226,7 @@ async def _sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
         text = await cover.agreement_preview(
             found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
             share_bp=press.share_bp, language=say.language, now=found.clock.now())
-        if not text.sha256.startswith(press.sha_prefix):
+        if not text.sha256.startswith(press.sha):
             raise CoverRefused(CoverRefusal.STALE)
         signed = await cover.sign(
             found.uow, found.cover, request_id=press.request_id, friend_id=user_id,

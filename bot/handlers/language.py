@@ -17,12 +17,10 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reply_markup=keyboards.language_choice(language))
 
 
-async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                 press: callbacks.ChooseLanguage) -> None:
     query = update.callback_query
-    language = callbacks.parse_language(query.data)
-    if language is None:  # the pattern guards this; stay safe if it is ever widened
-        await query.answer()
-        return
+    language = press.language
     # The choice belongs to whoever pressed, so there is no one else to check for.
     await services(context).people.choose_language(query.from_user.id, language)
     await query.answer()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InputFile, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot import callbacks, keyboards
 from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit, reply
 from bot.formatting import day
@@ -20,11 +21,12 @@ from bot.report import chart, overdue_total, window
 from core.agreement import share_text
 from core.money import Money
 from core.network import connected_groups, top_friends
+from core.numerals import parse_int
 from core.services import risk as risk_service
 from core.services.risk import ALL_RULES
 
-ALERT_PATTERN = r"^al:(a|f):(\d{1,12})$"
 log = logging.getLogger(__name__)
+MAX_USER_ID = 2**53  # Telegram's user ids fit in 52 bits
 
 
 def is_operator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -71,7 +73,8 @@ async def ops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                       for k in ("pending", "sent", "blocked", "failed")}))
     lines += ["", *await network_lines(found, exposure, edges, say)]
     text = "\n".join(lines)
-    await reply(update, text, reply_markup=_alert_buttons(alerts, say))
+    await reply(update, text, reply_markup=keyboards.alert_actions(
+        [(a.id, a.subject) for a in alerts], say))
 
 
 def _stats(stats: dict[str, int], say: Speaker) -> str:
@@ -94,34 +97,14 @@ async def network_lines(found: Services, exposure: dict[int, int], edges: list[t
     return lines
 
 
-def _alert_buttons(alerts: list, say: Speaker) -> InlineKeyboardMarkup | None:
-    rows = []
-    for a in alerts:
-        row = [InlineKeyboardButton(say("alert.ack_button", id=a.id),
-                                    callback_data=f"al:a:{a.id}")]
-        if a.subject.startswith("user:"):
-            row.append(InlineKeyboardButton(say("alert.freeze_button", subject=a.subject),
-                                            callback_data=f"al:f:{a.id}"))
-        rows.append(row)
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def alert_markup(alert_id: int, subject: str, say: Speaker) -> InlineKeyboardMarkup:
-    row = [InlineKeyboardButton(say("alert.ack_button", id=alert_id),
-                                callback_data=f"al:a:{alert_id}")]
-    if subject.startswith("user:"):
-        row.append(InlineKeyboardButton(say("alert.freeze_button", subject=subject),
-                                        callback_data=f"al:f:{alert_id}"))
-    return InlineKeyboardMarkup([row])
-
-
-async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                        press: callbacks.AlertPress) -> None:
     query = update.callback_query
     say = await speaker(update, context)
     if not is_operator(update, context):
         await query.answer(say("callback.invalid"), show_alert=True)
         return
-    action, alert_id = query.data.split(":")[1], int(query.data.split(":")[2])
+    alert_id = press.alert_id
     found = services(context)
     async with found.uow.read() as tx:
         alert = await tx.risk.alert(alert_id)
@@ -129,7 +112,7 @@ async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.answer(say("callback.invalid"), show_alert=True)
         return
     operator = update.effective_user.id
-    if action == "a":
+    if press.action is callbacks.AlertAction.ACKNOWLEDGE:
         done = await risk_service.acknowledge(found.uow, alert_id=alert_id, operator_id=operator)
         await query.answer()
         await edit(query, say("alert.acknowledged" if done else "alert.already", id=alert_id))
@@ -160,10 +143,10 @@ async def _set_frozen(update: Update, context: ContextTypes.DEFAULT_TYPE,
         return
     say = await speaker(update, context)
     args = context.args or []
-    if not args or not args[0].isdigit() or (freezing and len(args) < 2):
+    user_id = parse_int(args[0], 1, MAX_USER_ID) if args else None
+    if user_id is None or (freezing and len(args) < 2):
         await reply(update, say("ops.freeze_usage"))
         return
-    user_id = int(args[0])
     reason = " ".join(args[1:])[:200] if freezing else None
     changed = await risk_service.set_frozen(services(context).uow, user_id=user_id,
                                             operator_id=update.effective_user.id, reason=reason)

@@ -11,7 +11,6 @@ import contextlib
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     ConversationHandler,
@@ -26,11 +25,11 @@ from bot.handlers import friend
 from bot.handlers.fallback import cancel_conversation
 from bot.handlers.ops import check_risk
 from core.identity import IdentityError, normalize_phone, parse_legal_name, parse_resident_id
+from core.services import cover
 from core.services.risk import ON_VERIFY
 from core.services.verification import VerificationRefusal, VerificationRefused, verify
 
 PHONE, NAME, ID_NUMBER = range(3)
-VERIFY_FOR_FRIEND = r"^fr:y:\d{1,12}$"
 DRAFT = "verify"
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -39,10 +38,16 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await _begin(update, context, then=None)
 
 
-async def begin_for_friend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def begin_for_friend(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                           press: callbacks.FriendPress) -> int:
     """"Verify now" after accepting a request: the friend's flow continues when done."""
+    if not await cover.visible_to(services(context).uow, press.request_id,
+                                  update.effective_user.id):
+        # A guessed id: the same answer as for a request that does not exist.
+        await update.callback_query.answer(
+            (await speaker(update, context))("invite.refused.not_found"), show_alert=True)
+        return ConversationHandler.END
     await update.callback_query.answer()
-    press = callbacks.parse_friend(update.callback_query.data)
     return await _begin(update, context, then=press.request_id)
 
 
@@ -142,7 +147,9 @@ def conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND & PRIVATE
     return ConversationHandler(
         entry_points=[CommandHandler("verify", begin, filters=PRIVATE),
-                      CallbackQueryHandler(begin_for_friend, pattern=VERIFY_FOR_FRIEND)],
+                      callbacks.FriendPress.handler(
+                          begin_for_friend,
+                          when=lambda press: press.action is callbacks.FriendAction.VERIFY)],
         states={
             PHONE: [MessageHandler(filters.CONTACT & PRIVATE, phone),
                     MessageHandler(text, phone_as_text)],

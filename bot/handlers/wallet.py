@@ -46,17 +46,19 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text + "\n\n" + say("wallet.topup_offline", user_id=user_id))
 
 
-async def show_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                           press: callbacks.ShowWallet) -> None:
     """"My wallet" under a reminder: the wallet, as a new message."""
     await update.callback_query.answer()
     await show(update, context)
 
 
-async def ask_top_up(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask_top_up(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                     press: callbacks.TopUp) -> None:
     query = update.callback_query
     say = await speaker(update, context)
     found = services(context)
-    fen = callbacks.parse_top_up(query.data)
+    fen = press.fen
     if fen not in ALLOWED or not found.payment_token:
         await query.answer(say("callback.invalid"), show_alert=True)
         return

@@ -170,6 +170,31 @@ async def _load(tx: UnitOfWork, request_id: int) -> CoverRequest:
     return request
 
 
+async def has_right(tx: UnitOfWork, request: CoverRequest, user_id: int) -> bool:
+    """Who may see a request at all: its borrower, the friend it names (picked as a contact,
+    or the one who accepted it), and whoever opened its link or card. Request ids are
+    sequential, so an id alone gives no right."""
+    if user_id in (request.borrower_id, request.friend_id):
+        return True
+    return await tx.cover.holds(request.id, user_id)
+
+
+async def _load_for(tx: UnitOfWork, request_id: int, user_id: int) -> CoverRequest:
+    """The request, for someone with a right to it. To anyone else it does not exist: the
+    same refusal as an id nobody has, before anything is read out or changed (not even an
+    expiry is recorded on their press)."""
+    request = await tx.cover.request(request_id)
+    if request is None or not await has_right(tx, request, user_id):
+        raise CoverRefused(CoverRefusal.NOT_FOUND)
+    return request
+
+
+async def visible_to(uow: UnitOfWorkFactory, request_id: int, user_id: int) -> bool:
+    async with uow.read() as tx:
+        request = await tx.cover.request(request_id)
+        return request is not None and await has_right(tx, request, user_id)
+
+
 async def _expire_if_due(uow_tx: UnitOfWork, request: CoverRequest, now: datetime) -> None:
     """An open request past its time ends as expired, and that is kept even though the
     caller's action is refused."""
@@ -215,22 +240,29 @@ async def _refuse_same_identity(tx: UnitOfWork, request: CoverRequest, user_id: 
         raise CoverRefused(CoverRefusal.SAME_IDENTITY)
 
 
-async def request_for_token(uow: UnitOfWorkFactory, payload: str) -> CoverRequest:
+async def open_by_token(uow: UnitOfWorkFactory, *, payload: str, user_id: int,
+                        now: datetime) -> tuple[CoverRequest, bool]:
+    """The friend opens a link or a card (``/start c_<token>``): holding the token is the
+    right to the request, and that is recorded, so their later presses on it count. Then as
+    ``open_request``."""
     token = token_from_payload(payload)
     if token is None:
         raise CoverRefused(CoverRefusal.NOT_FOUND)
-    async with uow.read() as tx:
+    async with uow() as tx:
         request = await tx.cover.request_by_token_hash(InviteTokens.digest(token))
-    if request is None:
-        raise CoverRefused(CoverRefusal.NOT_FOUND)
-    return request
+        if request is None:
+            raise CoverRefused(CoverRefusal.NOT_FOUND)
+        if user_id != request.borrower_id:
+            await tx.cover.add_holder(request.id, user_id)
+            await tx.commit()
+    return await open_request(uow, request_id=request.id, user_id=user_id, now=now)
 
 
 async def open_request(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
                        now: datetime) -> tuple[CoverRequest, bool]:
     """The friend looks at the request. Returns it and whether this was the first look."""
     async with uow() as tx:
-        request = await _load(tx, request_id)
+        request = await _load_for(tx, request_id, user_id)
         await _check_taker(tx, request, user_id, now)
         if request.status is not CoverStatus.PENDING:
             return request, False
@@ -249,7 +281,7 @@ async def accept(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
                  now: datetime) -> tuple[CoverRequest, bool]:
     """Accept binds the request to the presser. Returns it and whether this press did it."""
     async with uow() as tx:
-        request = await _load(tx, request_id)
+        request = await _load_for(tx, request_id, user_id)
         if request.status is CoverStatus.ACCEPTED and request.friend_id == user_id:
             await _expire_if_due(tx, request, now)
             return request, False  # a second tap
@@ -271,7 +303,7 @@ async def decline(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
     """The friend says no. Returns the request and whether it ended: an open link or card
     that nobody accepted yet stays open when one of its viewers declines."""
     async with uow() as tx:
-        request = await _load(tx, request_id)
+        request = await _load_for(tx, request_id, user_id)
         await _check_taker(tx, request, user_id, now)
         if request.friend_id is None:
             # An open link or card may be seen by many (a card shared in a group): one
@@ -335,7 +367,7 @@ async def expire_due(uow: UnitOfWorkFactory, *, now: datetime,
 
 async def _friend_request(tx: UnitOfWork, request_id: int, friend_id: int,
                           now: datetime) -> CoverRequest:
-    request = await _load(tx, request_id)
+    request = await _load_for(tx, request_id, friend_id)
     await _expire_if_due(tx, request, now)
     if request.friend_id != friend_id:
         raise CoverRefused(CoverRefusal.TAKEN)
@@ -437,7 +469,7 @@ async def sign(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int, 
     """Sign what was shown: the text is rendered again from the book and must hash to what
     the friend saw; the review runs again, so nothing changed in between slips through."""
     async with uow() as tx:
-        request = await _load(tx, request_id)
+        request = await _load_for(tx, request_id, friend_id)
         if request.status is CoverStatus.SIGNED and request.friend_id == friend_id:
             existing = await tx.cover.agreement_for_request(request.id)
             assert existing is not None

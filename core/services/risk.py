@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from core import risk
 from core.clock import Clock
@@ -68,10 +68,9 @@ async def evaluate(uow: UnitOfWorkFactory, clock: Clock, policy: RiskPolicy, tod
                                              {"rule": rule, "subject": finding.subject,
                                               "severity": finding.severity.value,
                                               "evidence": finding.evidence}))
-                await tx.outbox.plan([(Notice(f"alert:{alert_id}:{operator}", operator,
-                                              "alert", _alert_params(alert_id, finding),
-                                              urgent=True), IMMEDIATELY)
-                                      for operator in sorted(operators)])
+                await tx.outbox.plan(_alert_notices(
+                    alert_id, finding.rule, finding.severity.value, finding.subject,
+                    finding.evidence, operators))
             for key in sorted(open_now.keys() - current.keys()):
                 await facts.clear(open_now[key])
                 await tx.events.append(Event(SYSTEM, f"alert:{open_now[key]}", "alert.cleared",
@@ -81,9 +80,32 @@ async def evaluate(uow: UnitOfWorkFactory, clock: Clock, policy: RiskPolicy, tod
     return Evaluation(raised, cleared)
 
 
-def _alert_params(alert_id: int, finding: Finding) -> dict:
-    return {"id": alert_id, "rule": finding.rule, "severity": finding.severity.value,
-            "subject": finding.subject, "evidence": finding.evidence}
+def _alert_notices(alert_id: int, rule: str, severity: str, subject: str, evidence: dict,
+                   operators: frozenset[int]) -> list[tuple[Notice, datetime]]:
+    """One notice per operator; the key makes planning it again a no-op."""
+    params = {"id": alert_id, "rule": rule, "severity": severity, "subject": subject,
+              "evidence": evidence}
+    return [(Notice(f"alert:{alert_id}:{operator}", operator, "alert", params, urgent=True),
+             IMMEDIATELY) for operator in sorted(operators)]
+
+
+async def announce_open_alerts(uow: UnitOfWorkFactory, operators: frozenset[int],
+                               page: int = 200) -> int:
+    """Tell every operator of each open alert they were not told of: alerts raised where
+    no operator was known (a migration, a command line without OPERATOR_IDS) or before an
+    operator was added. Run at start; returns how many notices were new."""
+    planned, after = 0, 0
+    while operators:
+        async with uow() as tx:
+            alerts = await tx.risk.open_alerts_after(after, page)
+            if not alerts:
+                break
+            planned += await tx.outbox.plan([
+                notice for a in alerts for notice in _alert_notices(
+                    a.id, a.rule, a.severity, a.subject, a.evidence, operators)])
+            await tx.commit()
+        after = alerts[-1].id
+    return planned
 
 
 async def acknowledge(uow: UnitOfWorkFactory, *, alert_id: int, operator_id: int) -> bool:

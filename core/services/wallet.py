@@ -61,6 +61,7 @@ async def top_up(uow: UnitOfWorkFactory, *, user_id: int, amount: Money, source:
 class RepayRefusal(StrEnum):
     NOT_FOUND = "not_found"  # no such instalment, or not this user's
     INSUFFICIENT_FUNDS = "insufficient_funds"
+    CHANGED = "changed"  # what is owed now is not what the person confirmed
 
 
 class RepayRefused(Exception):
@@ -79,9 +80,12 @@ class Repayment:
 
 
 async def repay_from_wallet(uow: UnitOfWorkFactory, *, user_id: int, instalment_id: int,
-                            today: date) -> Repayment:
+                            confirmed: Money, today: date) -> Repayment:
     """The borrower pays their own part of one instalment (what no friend covers) from their
-    wallet; once, whatever the taps: a second tap finds nothing left to pay."""
+    wallet; once, whatever the taps: a second tap finds nothing left to pay. ``confirmed``
+    is the amount the person saw and agreed to: if their part is another amount now (a
+    friend's part came back to them, say), nothing is taken (``CHANGED``, with the new
+    amount), so what a person confirmed is what is done."""
     async with uow() as tx:
         instalment = await tx.bills.instalment(instalment_id)
         if instalment is None or instalment.borrower_id != user_id:
@@ -89,6 +93,8 @@ async def repay_from_wallet(uow: UnitOfWorkFactory, *, user_id: int, instalment_
         due = instalment.own_due
         if instalment.status is InstalmentStatus.PAID or not due:
             return Repayment(instalment, already_paid=True)
+        if due != confirmed:
+            raise RepayRefused(RepayRefusal.CHANGED, amount=due)
         wallet = await wallet_of(tx.ledger, user_id)
         receivable = await receivable_of(tx.ledger, user_id)
         try:
