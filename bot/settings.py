@@ -210,7 +210,8 @@ class Settings(BaseSettings):
         return CreditPolicy({Tier.A: Money.yuan(self.credit_line_a),
                              Tier.B: Money.yuan(self.credit_line_b),
                              Tier.C: Money.yuan(self.credit_line_c),
-                             Tier.D: Money.yuan(self.credit_line_d), Tier.E: Money.zero()})
+                             Tier.D: Money.yuan(self.credit_line_d), Tier.E: Money.zero()},
+                            tz=self.tz)
 
     @property
     def cover_config(self) -> CoverConfig:

@@ -140,6 +140,7 @@ class Instalment:
     fee: Money
     status: InstalmentStatus
     paid_at: datetime | None = None
+    paid_on: date | None = None  # the business date it was paid in full on
     paid_by: int | None = None
     paid: Money = ZERO  # paid so far, by anyone
     covered: Money = ZERO  # friends' parts still to be debited

@@ -23,6 +23,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from core.money import Money
 
@@ -47,6 +48,8 @@ DEFAULT_LINES = {Tier.A: Money.yuan(20_000), Tier.B: Money.yuan(10_000),
 @dataclass(frozen=True, slots=True)
 class CreditPolicy:
     lines: dict[Tier, Money] = field(default_factory=lambda: dict(DEFAULT_LINES))
+    # The platform timezone: tenure counts from the business date an account was opened.
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
 
     def __post_init__(self) -> None:
         if set(self.lines) != set(Tier):

@@ -14,7 +14,7 @@ from core.money import Money
 
 _INSTALMENT = (
     "SELECT i.id, i.bill_id, b.borrower_id, i.seq, b.plan, i.due_date, i.principal, i.fee,"
-    " i.status, i.paid_at, i.paid_by, i.paid_amount,"
+    " i.status, i.paid_at, i.paid_on, i.paid_by, i.paid_amount,"
     " (SELECT COALESCE(SUM(ai.amount), 0) FROM agreement_instalments ai"
     "  WHERE ai.instalment_id = i.id AND ai.status = 'covered') AS covered"
     " FROM instalments i JOIN bills b ON b.id = i.bill_id"
@@ -30,6 +30,7 @@ def _instalment(row: aiosqlite.Row) -> Instalment:
         principal=Money(row["principal"]), fee=Money(row["fee"]),
         status=InstalmentStatus(row["status"]),
         paid_at=parse_utc_iso(row["paid_at"]) if row["paid_at"] else None,
+        paid_on=date.fromisoformat(row["paid_on"]) if row["paid_on"] else None,
         paid_by=row["paid_by"], paid=Money(row["paid_amount"]), covered=Money(row["covered"]))
 
 

@@ -46,7 +46,12 @@ async def test_daily_job_debits_and_notices_arrive_after_quiet_hours(tmp_path):
         await jane.press(jane_notice, "My bills")
         await jane.next("answer")
         bills = await jane.next("edit")
-        assert "✅ paid" in bills.text
+        # Debited at 06:00 in Shanghai, 22:00 UTC the day before: shown on the local day.
+        assert "1/3 due 29 Dec 2026  ¥100.00  ✅ paid 29 Dec 2026" in bills.text
+        await li.send("/wallet")
+        wallet = await li.reply()
+        assert "2026年12月29日  -¥100.00" in wallet.text
+        li.cursor = wallet.seq
         # Re-running the date sends nothing new.
         await bot.app.job_queue.get_jobs_by_name("servicing")[0].run(bot.app)
         await drain_job_now(bot)

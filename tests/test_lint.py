@@ -56,3 +56,14 @@ def test_digits_are_matched_as_ascii_only():
                  for n, line in enumerate(p.read_text().splitlines(), 1)
                  if pattern.search(line.replace("[^\\W\\d_]", ""))]
     assert offenders == []
+
+
+def test_dates_of_instants_are_taken_in_the_business_timezone():
+    """``instant.date()`` on a UTC time gives the UTC day: a 06:00 debit in Shanghai would
+    show as the day before. Dates of instants come from core.clock.business_date; the few
+    ``.date()`` left are on times already converted to the platform's timezone."""
+    allowed = {ROOT / "core" / "clock.py": 1, ROOT / "bot" / "formatting.py": 1,
+               ROOT / "bot" / "web.py": 3}
+    found = {p: p.read_text().count(".date()") for d in ("core", "storage", "bot")
+             for p in (ROOT / d).rglob("*.py") if ".date()" in p.read_text()}
+    assert found == allowed

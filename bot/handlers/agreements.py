@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot import callbacks, keyboards
 from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit, reply
-from bot.formatting import day
+from bot.formatting import day, local_day
 from bot.handlers.cover import invite_link
 from bot.notify import display_name
 from bot.outbox_sender import send_now
@@ -70,7 +70,7 @@ async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         lines.append(say("agreements.item", id=a.id, role=_role(say, is_friend, other),
                          merchant=await _merchant(found, a.bill_id),
                          share=share_text(a.share_bp),
-                         signed=day(a.signed_at.astimezone(found.tz).date(), say.language),
+                         signed=local_day(a.signed_at, found.tz, say.language),
                          status=say(f"agreement_status.{a.status.value}")))
     text = "\n".join(lines)
     await reply(update,

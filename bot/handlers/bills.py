@@ -20,7 +20,7 @@ BILLS_PER_PAGE = 3
 
 def _status(instalment: Instalment, today, say: Speaker, covers: list[tuple[str, Money]]) -> str:
     if instalment.status is InstalmentStatus.PAID:
-        paid = instalment.paid_at.date() if instalment.paid_at else today
+        paid = instalment.paid_on or today  # a business date, in the platform's timezone
         return say("status.paid", date=day(paid, say.language))
     own = say("status.overdue" if instalment.is_overdue(today) else "status.unpaid")
     friends = [say("status.covered", name=name, part=part) for name, part in covers]

@@ -5,20 +5,22 @@ repeated update credits once; see bot/payments.py for why it is booked on arriva
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from telegram import LabeledPrice, Update
 from telegram.ext import ContextTypes
 
 from bot import callbacks, keyboards
 from bot.context import Speaker, services, speaker
 from bot.editing import reply
-from bot.formatting import day
+from bot.formatting import local_day
 from bot.outbox_sender import send_now
 from bot.payments import ALLOWED, CURRENCY, Payment, book, invoice_payload, valid
 from core.money import Money
 from core.services.wallet import wallet_view
 
 
-def render(balance: Money, movements, say: Speaker) -> str:
+def render(balance: Money, movements, say: Speaker, tz: ZoneInfo) -> str:
     lines = [say("wallet.header", balance=balance), ""]
     if not movements:
         lines.append(say("wallet.no_movements"))
@@ -27,7 +29,7 @@ def render(balance: Money, movements, say: Speaker) -> str:
         for m in movements:
             kind = m.kind if m.kind in ("topup", "repayment", "reversal", "debit") else "other"
             sign = "+" if m.amount.fen > 0 else ""
-            lines.append(say("wallet.movement", date=day(m.posted_at.date(), say.language),
+            lines.append(say("wallet.movement", date=local_day(m.posted_at, tz, say.language),
                              amount=f"{sign}{m.amount}", what=say(f"movement.{kind}")))
     return "\n".join(lines)
 
@@ -37,7 +39,7 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = services(context)
     user_id = update.effective_user.id
     view = await wallet_view(found.uow, user_id)
-    text = render(view.balance, view.movements, say)
+    text = render(view.balance, view.movements, say, found.tz)
     if found.payment_token:
         await reply(update,
             text + "\n\n" + say("wallet.topup_prompt"), reply_markup=keyboards.top_ups(say))

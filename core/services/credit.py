@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from core.clock import business_date
 from core.credit import CreditPolicy, Rating, rate
 from core.ports import UnitOfWork, UnitOfWorkFactory
 
 
 async def rating_in(tx: UnitOfWork, user_id: int, today: date, policy: CreditPolicy) -> Rating:
     user = await tx.users.get(user_id)
-    first_seen = user.created_at.date() if user is not None else today
+    first_seen = business_date(user.created_at, policy.tz) if user is not None else today
     history_start = await tx.bills.first_history_date(user_id)
     if history_start is not None:
         first_seen = min(first_seen, history_start)
