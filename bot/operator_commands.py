@@ -176,15 +176,16 @@ async def audit_export(settings: Settings, args: argparse.Namespace) -> int:
     try:
         writer = csv.writer(out) if args.format == "csv" else None
         if writer is not None:
-            writer.writerow(["id", "occurred_at", "actor", "subject", "kind", "data"])
+            writer.writerow(["id", "occurred_at", "actor", "subject", "kind", "data", "parties"])
         async with _storage(settings) as uow:
             async for event in export(uow.db.reader, utc_iso(start), utc_iso(end), args.user):
                 row = {"id": event.id, "occurred_at": utc_iso(event.occurred_at),
                        "actor": event.actor, "subject": event.subject, "kind": event.kind,
-                       "data": event.data}
+                       "data": event.data, "parties": list(event.parties)}
                 if writer is not None:
                     writer.writerow([*list(row.values())[:5],
-                                     json.dumps(event.data, ensure_ascii=False, sort_keys=True)])
+                                     json.dumps(event.data, ensure_ascii=False, sort_keys=True),
+                                     " ".join(map(str, event.parties))])
                 else:
                     out.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
                 count += 1

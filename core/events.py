@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.numerals import parse_int
+
 SYSTEM = "system"
 
 
@@ -19,12 +21,24 @@ def operator_actor(user_id: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One state change. ``subject`` is ``<type>:<id>`` (``user:42``, ``instalment:7``)."""
+    """One state change. ``subject`` is ``<type>:<id>`` (``user:42``, ``instalment:7``);
+    ``parties`` are the people it concerns (the borrower and the friend of a debit, say),
+    so each person's record holds it. The actor, when a person, is always one of them."""
 
     actor: str
     subject: str
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
+    parties: tuple[int | None, ...] = ()
+
+    def concerned(self) -> list[int]:
+        """Everyone the event concerns: its parties and a person who acted, sorted."""
+        people = {p for p in self.parties if p is not None}
+        kind, _, who = self.actor.partition(":")
+        person = parse_int(who, -(2**63), 2**63 - 1) if kind in ("user", "operator") else None
+        if person is not None:
+            people.add(person)
+        return sorted(people)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +49,4 @@ class RecordedEvent:
     subject: str
     kind: str
     data: dict[str, Any]
+    parties: tuple[int, ...] = ()

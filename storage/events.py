@@ -9,11 +9,22 @@ import aiosqlite
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.events import Event, RecordedEvent
 
+# The trigger events_index_parties copies ``parties`` into event_parties in the same statement.
+_COLUMNS = "e.id, e.occurred_at, e.actor, e.subject, e.kind, e.data, e.parties"
+_INSERT = ("INSERT INTO events (occurred_at, actor, subject, kind, data, parties)"
+           " VALUES (?, ?, ?, ?, ?, ?)")
+
+
+def _row(at: str, event: Event) -> tuple:
+    return (at, event.actor, event.subject, event.kind,
+            json.dumps(event.data, ensure_ascii=False, sort_keys=True, default=str),
+            json.dumps(event.concerned()))
+
 
 def _recorded(row: aiosqlite.Row) -> RecordedEvent:
     return RecordedEvent(id=row["id"], occurred_at=parse_utc_iso(row["occurred_at"]),
                          actor=row["actor"], subject=row["subject"], kind=row["kind"],
-                         data=json.loads(row["data"]))
+                         data=json.loads(row["data"]), parties=tuple(json.loads(row["parties"])))
 
 
 class SqliteEventLog:
@@ -23,36 +34,31 @@ class SqliteEventLog:
 
     async def append(self, event: Event) -> RecordedEvent:
         rows = await self._conn.execute_fetchall(
-            "INSERT INTO events (occurred_at, actor, subject, kind, data) VALUES (?, ?, ?, ?, ?)"
-            " RETURNING id, occurred_at, actor, subject, kind, data",
-            (utc_iso(self._clock.now()), event.actor, event.subject, event.kind,
-             json.dumps(event.data, ensure_ascii=False, sort_keys=True, default=str)))
+            f"{_INSERT} RETURNING id, occurred_at, actor, subject, kind, data, parties",
+            _row(utc_iso(self._clock.now()), event))
         return _recorded(rows[0])
 
     async def append_many(self, events: list[Event]) -> None:
         at = utc_iso(self._clock.now())
-        await self._conn.executemany(
-            "INSERT INTO events (occurred_at, actor, subject, kind, data) VALUES (?, ?, ?, ?, ?)",
-            [(at, e.actor, e.subject, e.kind,
-              json.dumps(e.data, ensure_ascii=False, sort_keys=True, default=str))
-             for e in events])
+        await self._conn.executemany(_INSERT, [_row(at, e) for e in events])
 
 async def export(conn: aiosqlite.Connection, start: str, end: str, user_id: int | None,
                  page: int = 1000):
     """Events with start <= occurred_at < end (UTC ISO), oldest first, a page at a time:
-    an audit of a year does not sit in memory. ``user_id`` keeps what they did, what was
-    done to them, and what names them as borrower, friend or payer."""
+    an audit of a year does not sit in memory. ``user_id`` keeps the events that concern
+    that person (their parties), read along the event_parties index."""
     last = 0
-    user = None if user_id is None else str(user_id)
     while True:
-        rows = await conn.execute_fetchall(
-            "SELECT id, occurred_at, actor, subject, kind, data FROM events"
-            " WHERE id > ? AND occurred_at >= ? AND occurred_at < ? AND (? IS NULL OR"
-            " actor IN ('user:' || ?, 'operator:' || ?) OR subject = 'user:' || ?"
-            " OR json_extract(data, '$.borrower') = CAST(? AS INTEGER)"
-            " OR json_extract(data, '$.friend') = CAST(? AS INTEGER)"
-            " OR json_extract(data, '$.by') = CAST(? AS INTEGER)) ORDER BY id LIMIT ?",
-            (last, start, end, user, user, user, user, user, user, user, page))
+        if user_id is None:
+            rows = await conn.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM events e WHERE e.id > ? AND e.occurred_at >= ?"
+                " AND e.occurred_at < ? ORDER BY e.id LIMIT ?", (last, start, end, page))
+        else:
+            rows = await conn.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM event_parties p JOIN events e ON e.id = p.event_id"
+                " WHERE p.user_id = ? AND p.event_id > ? AND e.occurred_at >= ?"
+                " AND e.occurred_at < ? ORDER BY p.event_id LIMIT ?",
+                (user_id, last, start, end, page))
         if not rows:
             return
         for row in rows:

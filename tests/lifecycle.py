@@ -13,6 +13,7 @@ is taken again only when it did not happen, as a person who looks at the bot wou
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 from collections import Counter
@@ -306,3 +307,59 @@ def seen(api: FakeBotApi) -> Counter:
     """What each person saw, with the invitation links (random by design) blanked."""
     return Counter((o.kind, o.chat_id, _stable(o.text or ""), tuple(o.button_texts))
                    for o in api.outputs if o.kind not in ("inline", "precheckout"))
+
+
+# -- whom each event concerns, worked out from the book alone -------------------------------
+
+def concerned(db: Path) -> dict[int, set[int]]:
+    """Event ids per person, from what each event is about (a request, an agreement, an
+    instalment and the agreement it names, a bill, a person, an alert about people) and who
+    did it: the oracle an audit export by person must match."""
+    conn = sqlite3.connect(db)
+    try:
+        # A request concerns its borrower throughout, and its friend from when they came
+        # into it: from the start when picked as a contact, else from their first step.
+        requests = {f"cover:{i}": (b, f, route) for i, b, f, route in conn.execute(
+            "SELECT id, borrower_id, friend_id, route FROM cover_requests")}
+        first_step = dict(conn.execute(
+            "SELECT subject || ' ' || actor, MIN(id) FROM events WHERE subject LIKE 'cover:%'"
+            " GROUP BY subject, actor").fetchall())
+        agreements = {i: {b, f} for i, b, f in conn.execute(
+            "SELECT id, borrower_id, friend_id FROM agreements")}
+        instalments = {f"instalment:{i}": b for i, b in conn.execute(
+            "SELECT i.id, b.borrower_id FROM instalments i JOIN bills b ON b.id = i.bill_id")}
+        bills = {f"bill:{i}": b for i, b in conn.execute("SELECT id, borrower_id FROM bills")}
+        alerts = {f"alert:{i}": (s, json.loads(e)) for i, s, e in conn.execute(
+            "SELECT id, subject, evidence FROM alerts")}
+        result: dict[int, set[int]] = {}
+        for event_id, actor, subject, data in conn.execute(
+                "SELECT id, actor, subject, data FROM events"):
+            data = json.loads(data)
+            people: set[int | None] = set()
+            if actor.startswith(("user:", "operator:")):
+                people.add(int(actor.split(":")[1]))
+            if subject.startswith("user:"):
+                people |= {int(subject[5:]), data.get("verified_user")}
+            if subject in requests:
+                borrower, friend, route = requests[subject]
+                people.add(borrower)
+                joined = first_step.get(f"{subject} user:{friend}")
+                if route == "contact" or (joined is not None and event_id >= joined):
+                    people.add(friend)
+            if subject.startswith("agreement:"):
+                people |= agreements[int(subject.split(":")[1])]
+            if subject in instalments:
+                people.add(instalments[subject])
+                people |= agreements.get(data.get("agreement"), set())
+            if subject in bills:
+                people.add(bills[subject])
+            if subject in alerts:
+                about, evidence = alerts[subject]
+                if about.startswith("user:"):
+                    people.add(int(about[5:]))
+                people |= {evidence.get("borrower"), *evidence.get("users", [])}
+            for person in people - {None}:
+                result.setdefault(person, set()).add(event_id)
+        return result
+    finally:
+        conn.close()

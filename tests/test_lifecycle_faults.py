@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from collections import Counter
 from datetime import timedelta
 
@@ -15,7 +16,21 @@ from bot.jobs import JobContext, drain_job
 from core.clock import FixedClock, parse_utc_iso
 from tests.harness import BotHarness
 from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
-from tests.lifecycle import OPERATORS, START, WAIT, book, last, one, script, seen
+from tests.lifecycle import (
+    BO,
+    JANE,
+    LI,
+    OLGA,
+    OPERATORS,
+    START,
+    WAIT,
+    book,
+    concerned,
+    last,
+    one,
+    script,
+    seen,
+)
 
 FAULT_RATE = 0.2
 
@@ -102,9 +117,29 @@ async def test_the_lifecycle_under_faults_ends_as_it_does_on_a_clean_line(tmp_pa
         assert_receivables_match(db)
     # The story happened: a debit paid at once, one paid on retry, one defaulted, an early
     # end, the borrower's own payment, an alert and one daily report per servicing step.
-    events = Counter(kind for _, _, _, kind, _ in clean_book["events"])
+    events = Counter(row[3] for row in clean_book["events"])  # (id, actor, subject, kind, …)
     assert events["debit.succeeded"] == 2 and events["debit.failed"] == 3
     assert events["debit.defaulted"] == 1 and events["agreement.terminated"] == 1
     assert events["instalment.payment"] == 1 and events["alert.raised"] == 1
     photos = [text for kind, chat, text, _ in clean_seen.elements() if kind == "photo"]
     assert len(photos) == sum(step.name.startswith("servicing") for step in script())
+    await each_persons_export_is_what_concerns_them(tmp_path / "clean" / "bot.db")
+
+
+async def each_persons_export_is_what_concerns_them(db_path) -> None:
+    """The audit export by person: every debit, failure and default names the friend and
+    the borrower, every request event its borrower; nothing about others slips in."""
+    from storage.db import Database
+    from storage.events import export
+
+    expected = concerned(db_path)
+    assert set(expected) >= {JANE, LI, BO}
+    async with Database(db_path) as db:
+        for person in {*expected, OLGA}:  # the operator only watched: nothing is about her
+            events = expected.get(person, set())
+            got = {e.id async for e in export(db.reader, "2000", "3000", person, page=7)}
+            assert got == events, (person, sorted(got ^ events)[:10])
+    kinds = {kind for (kind,) in sqlite3.connect(db_path).execute(
+        "SELECT e.kind FROM events e JOIN event_parties p ON p.event_id = e.id"
+        f" WHERE p.user_id = {LI}")}
+    assert {"debit.succeeded", "debit.failed", "debit.defaulted"} <= kinds

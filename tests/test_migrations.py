@@ -4,6 +4,7 @@ import pytest
 
 from storage.db import Database
 from storage.migrate import SchemaTooNew, available_migrations, current_version, migrate
+from tests.dbcheck import q
 
 
 async def test_migrate_is_idempotent(tmp_path, clock):
@@ -57,6 +58,49 @@ async def test_events_are_append_only(db, uow):
     assert recorded.data == {"a": 1}
     conn = sqlite3.connect(db.path)
     for sql in ("UPDATE events SET kind = 'x'", "DELETE FROM events"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute(sql)
+    conn.close()
+
+
+async def test_events_written_before_parties_existed_get_them(tmp_path, clock):
+    """Migration 0009 works out the parties of old events from what they are about: a
+    friend's debit of an old agreement names the friend and the borrower."""
+    path = tmp_path / "m.db"
+    async with Database(path) as db:
+        await migrate(db, clock, target=8)
+    conn = sqlite3.connect(path)
+    now = "2026-11-01T00:00:00.000000+00:00"
+    conn.executescript(f"""
+        INSERT INTO users (id, display_name, created_at, updated_at) VALUES
+            (1, 'Jane', '{now}', '{now}'), (2, 'Li', '{now}', '{now}');
+        INSERT INTO accounts (id, code, kind, created_at) VALUES
+            (1, 'receivable:1', 'receivable', '{now}'), (2, 'merchant', 'external', '{now}');
+        INSERT INTO transfers (id, idem_key, kind, legs, content_hash, posted_at) VALUES
+            (1, 'p', 'purchase', '[[1,-100],[2,100]]', 'h', '{now}');
+        INSERT INTO bills VALUES (1, 1, 'JD', 100, 0, 1, '2026-11-01', 'chat', 'r', 1, '{now}');
+        INSERT INTO instalments (id, bill_id, seq, due_date, principal, fee)
+            VALUES (1, 1, 1, '2026-12-01', 100, 0);
+        INSERT INTO cover_requests VALUES (1, 1, 1, 10000, 'link', 2, 'signed', 'th', 'ts',
+            '5k', '{now}', '{now}', '{now}');
+        INSERT INTO agreements (id, request_id, borrower_id, friend_id, bill_id, share_bp,
+            version, language, text, text_sha256, signed_at)
+            VALUES (1, 1, 1, 2, 1, 10000, 'v', 'en', 't', 's', '{now}');
+        INSERT INTO events (occurred_at, actor, subject, kind, data) VALUES
+            ('{now}', 'system', 'instalment:1', 'debit.failed', '{{"agreement": 1}}'),
+            ('{now}', 'user:1', 'cover:1', 'cover.created', '{{}}'),
+            ('{now}', 'operator:7', 'user:2', 'user.frozen', '{{}}');
+    """)
+    conn.commit()
+    conn.close()
+    async with Database(path) as db:
+        await migrate(db, clock)
+    assert q(path, "SELECT kind, parties FROM events ORDER BY id") == [
+        ("debit.failed", "[1,2]"), ("cover.created", "[1,2]"), ("user.frozen", "[2,7]")]
+    assert q(path, "SELECT user_id, event_id FROM event_parties ORDER BY 1, 2") == [
+        (1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (7, 3)]
+    conn = sqlite3.connect(path)
+    for sql in ("UPDATE events SET parties = '[]'", "DELETE FROM event_parties"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(sql)
     conn.close()

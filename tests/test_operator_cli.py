@@ -127,15 +127,18 @@ def test_audit_export_round_trips_and_filters_by_user(daihuan):
                    "--output", str(out))
     assert done.returncode == 0, done.stderr
     exported = [json.loads(line) for line in out.read_text().splitlines()]
-    stored = q(daihuan.db, "SELECT id, occurred_at, actor, subject, kind, data FROM events"
-                           " ORDER BY id")
-    assert [(e["id"], e["occurred_at"], e["actor"], e["subject"], e["kind"], e["data"])
-            for e in exported] == [(i, t, a, s, k, json.loads(d)) for i, t, a, s, k, d in stored]
+    stored = q(daihuan.db, "SELECT id, occurred_at, actor, subject, kind, data, parties"
+                           " FROM events ORDER BY id")
+    assert [(e["id"], e["occurred_at"], e["actor"], e["subject"], e["kind"], e["data"],
+             e["parties"]) for e in exported] == [
+        (i, t, a, s, k, json.loads(d), json.loads(p)) for i, t, a, s, k, d, p in stored]
     mine = daihuan("audit", "export", "--from", "2000-01-01", "--to", "2999-12-31",
                    "--user", "1002", "--format", "csv")
     rows = list(csv.reader(mine.stdout.splitlines()))
-    assert rows[0] == ["id", "occurred_at", "actor", "subject", "kind", "data"]
-    assert {r[4] for r in rows[1:]} == {"bill.created", "wallet.topped_up"}
-    assert all("1002" in ",".join(r) for r in rows[1:])
+    assert rows[0] == ["id", "occurred_at", "actor", "subject", "kind", "data", "parties"]
+    # The bill, each of its instalments and the top-up: every event that names 1002.
+    assert {r[4] for r in rows[1:]} == {"bill.created", "instalment.scheduled",
+                                        "wallet.topped_up"}
+    assert all("1002" in r[6].split() for r in rows[1:])
     assert daihuan("audit", "export", "--from", "2026-02-01", "--to", "2026-01-01"
                    ).returncode == 1

@@ -90,6 +90,11 @@ def _subject(request: CoverRequest) -> str:
     return f"cover:{request.id}"
 
 
+def _parties(request: CoverRequest, *others: int | None) -> tuple[int | None, ...]:
+    """A request concerns its borrower, the friend it names, and whoever acts on it."""
+    return (request.borrower_id, request.friend_id, *others)
+
+
 async def display_name(tx: UnitOfWork, user_id: int | None) -> str:
     """How one party is shown to the other: Telegram name, and the masked legal name once
     verified (张* / J*** S****)."""
@@ -153,7 +158,8 @@ async def create_request(uow: UnitOfWorkFactory, tokens: InviteTokens, config: C
             expires_at=now + timedelta(hours=config.expiry_hours))
         await tx.events.append(Event(user_actor(borrower_id), _subject(request), "cover.created",
                                      {"bill": bill_id, "instalments": free, "share_bp": share_bp,
-                                      "route": route.value, "friend": friend_id}))
+                                      "route": route.value, "friend": friend_id},
+                                     parties=_parties(request)))
         friend = await tx.users.get(friend_id) if friend_id is not None else None
         reachable = friend is not None and friend.display_name != "" and not friend.blocked
         if reachable:  # they have talked to the bot: a push reaches them
@@ -201,7 +207,8 @@ async def _expire_if_due(uow_tx: UnitOfWork, request: CoverRequest, now: datetim
     if request.status.is_open and request.is_expired(now):
         expired = request.transition("expire")
         if await uow_tx.cover.save_request(expired, request.status):
-            await uow_tx.events.append(Event(SYSTEM, _subject(request), "cover.expired", {}))
+            await uow_tx.events.append(Event(SYSTEM, _subject(request), "cover.expired", {},
+                                             parties=_parties(request)))
             await _tell_expired(uow_tx, expired)
             await uow_tx.commit()
         raise CoverRefused(CoverRefusal.EXPIRED)
@@ -235,7 +242,8 @@ async def _refuse_same_identity(tx: UnitOfWork, request: CoverRequest, user_id: 
     if await _same_identity(tx, request, user_id):
         await tx.events.append(Event(user_actor(user_id), _subject(request),
                                      "cover.same_identity_refused",
-                                     {"borrower": request.borrower_id, "friend": user_id}))
+                                     {"borrower": request.borrower_id, "friend": user_id},
+                                     parties=_parties(request, user_id)))
         await tx.commit()
         raise CoverRefused(CoverRefusal.SAME_IDENTITY)
 
@@ -270,7 +278,7 @@ async def open_request(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
         if not await tx.cover.save_request(opened, request.status):
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.opened",
-                                     {"by": user_id}))
+                                     {"by": user_id}, parties=_parties(request, user_id)))
         await _tell(tx, request.id, "opened", request.borrower_id, "notify.opened",
                     name=await display_name(tx, user_id), id=request.id)
         await tx.commit()
@@ -291,7 +299,7 @@ async def accept(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
         if not await tx.cover.save_request(accepted, request.status):
             raise CoverRefused(CoverRefusal.TAKEN)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.accepted",
-                                     {"friend": user_id}))
+                                     {"friend": user_id}, parties=_parties(accepted)))
         await _tell(tx, request.id, "accepted", request.borrower_id, "notify.accepted",
                     ["revoke", request.id], name=await display_name(tx, user_id), id=request.id)
         await tx.commit()
@@ -313,7 +321,7 @@ async def decline(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
         if not await tx.cover.save_request(declined, request.status):
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.declined",
-                                     {"by": "friend"}))
+                                     {"by": "friend"}, parties=_parties(request, user_id)))
         await _tell(tx, request.id, "declined", request.borrower_id, "notify.declined",
                     name=await display_name(tx, user_id), id=request.id)
         await tx.commit()
@@ -333,7 +341,8 @@ async def _borrower_action(uow: UnitOfWorkFactory, action: str, request_id: int,
         if not await tx.cover.save_request(changed, request.status):
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(borrower_id), _subject(request),
-                                     f"cover.{changed.status.value}", {}))
+                                     f"cover.{changed.status.value}", {},
+                                     parties=_parties(request)))
         await _tell(tx, request.id, changed.status.value, request.friend_id,
                     f"notify.{changed.status.value}", name=await display_name(tx, borrower_id),
                     id=request.id)
@@ -358,7 +367,8 @@ async def expire_due(uow: UnitOfWorkFactory, *, now: datetime,
         for request in await tx.cover.open_requests_to_expire(now, limit):
             changed = request.transition("expire")
             if await tx.cover.save_request(changed, request.status):
-                await tx.events.append(Event(SYSTEM, _subject(request), "cover.expired", {}))
+                await tx.events.append(Event(SYSTEM, _subject(request), "cover.expired", {},
+                                             parties=_parties(request)))
                 await _tell_expired(tx, changed)
                 expired.append(changed)
         await tx.commit()
@@ -408,14 +418,16 @@ async def review_friend(uow: UnitOfWorkFactory, config: CoverConfig, *, request_
             declined = request.transition("decline")
             await tx.cover.save_request(declined, request.status)
             await tx.events.append(Event(SYSTEM, _subject(request), "cover.declined",
-                                         {"by": "review", "reasons": reasons}))
+                                         {"by": "review", "reasons": reasons},
+                                         parties=_parties(request)))
             await _tell(tx, request.id, "declined", request.borrower_id,
                         "notify.declined_review", name=await display_name(tx, friend_id),
                         id=request.id)
         else:
             await tx.events.append(Event(SYSTEM, _subject(request), "cover.reviewed",
                                          {"decision": outcome.decision.value,
-                                          "share_bp": outcome.share_bp, "reasons": reasons}))
+                                          "share_bp": outcome.share_bp, "reasons": reasons},
+                                         parties=_parties(request)))
         await tx.commit()
     return outcome
 
@@ -491,14 +503,17 @@ async def sign(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int, 
             raise CoverRefused(CoverRefusal.CLOSED)
         agreement = await tx.cover.add_agreement(request, friend_id, share_bp, text, parts,
                                                  chat_id, message_id)
-        actor = user_actor(friend_id)
+        actor, both = user_actor(friend_id), (request.borrower_id, friend_id)
         await tx.events.append_many(
-            [Event(actor, _subject(request), "cover.signed", {"agreement": agreement.id}),
+            [Event(actor, _subject(request), "cover.signed", {"agreement": agreement.id},
+                   parties=both),
              Event(actor, f"agreement:{agreement.id}", "agreement.signed",
                    {"request": request.id, "friend": friend_id, "share_bp": share_bp,
-                    "version": text.version, "sha256": text.sha256, "message": message_id})]
+                    "version": text.version, "sha256": text.sha256, "message": message_id},
+                   parties=both)]
             + [Event(actor, f"instalment:{i}", "instalment.covered",
-                     {"agreement": agreement.id, "amount": part.fen}) for i, part in parts])
+                     {"agreement": agreement.id, "amount": part.fen}, parties=both)
+               for i, part in parts])
         await _tell(tx, request.id, "signed", request.borrower_id, "notify.signed",
                     name=await display_name(tx, friend_id), agreement=agreement.id,
                     id=request.id, total=Money(sum(p.fen for _, p in parts)).fen,
@@ -536,13 +551,13 @@ async def terminate(uow: UnitOfWorkFactory, config: CoverConfig, *, agreement_id
         await tx.cover.return_instalments(agreement.id, returned)
         await tx.cover.end_agreement(agreement.id, AgreementStatus.TERMINATED,
                                      "friend" if by_friend else "borrower")
-        actor = user_actor(user_id)
+        actor, both = user_actor(user_id), (agreement.borrower_id, agreement.friend_id)
         await tx.events.append_many(
             [Event(actor, f"agreement:{agreement.id}", "agreement.terminated",
                    {"by": "friend" if by_friend else "borrower", "returned": returned,
-                    "kept": kept})]
+                    "kept": kept}, parties=both)]
             + [Event(actor, f"instalment:{i}", "instalment.returned",
-                     {"agreement": agreement.id}) for i in returned])
+                     {"agreement": agreement.id}, parties=both) for i in returned])
         other = agreement.borrower_id if by_friend else agreement.friend_id
         await _tell(tx, agreement.request_id, "terminated", other,
                     "notify.terminated_by_friend" if by_friend

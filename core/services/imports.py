@@ -18,8 +18,8 @@ async def import_history(uow: UnitOfWorkFactory, clock: Clock, rows: list[Histor
             clock.now())
         users = sorted({r.user_id for r in rows})
         await tx.events.append_many([Event(actor, f"user:{u}", "history.imported",
-                                           {"rows": sum(r.user_id == u for r in rows)})
-                                     for u in users])
+                                           {"rows": sum(r.user_id == u for r in rows)},
+                                           parties=(u,)) for u in users])
         await tx.commit()
     return count
 

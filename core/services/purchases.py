@@ -66,10 +66,10 @@ async def record_bill(tx: UnitOfWork, borrower_id: int, quote: Quote, source: st
     events = [Event(actor, f"bill:{bill.id}", "bill.created",
                     {"borrower": borrower_id, "merchant": bill.merchant,
                      "principal": bill.principal.fen, "fee": bill.fee.fen, "plan": bill.plan,
-                     "source": source, "transfer": posted.id})]
+                     "source": source, "transfer": posted.id}, parties=(borrower_id,))]
     events += [Event(actor, f"instalment:{i.id}", "instalment.scheduled",
                      {"bill": bill.id, "seq": i.seq, "due_date": i.due_date.isoformat(),
-                      "amount": i.amount.fen})
+                      "amount": i.amount.fen}, parties=(borrower_id,))
                for i in bill.instalments]
     await tx.events.append_many(events)
     return bill

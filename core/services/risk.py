@@ -9,7 +9,7 @@ from core import risk
 from core.clock import Clock
 from core.events import SYSTEM, Event, operator_actor
 from core.outbox import IMMEDIATELY, Notice
-from core.ports import UnitOfWorkFactory
+from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.risk import Finding, RiskPolicy
 
 ALL_RULES = ("overdue", "exposure", "many_borrowers", "circular", "burst", "debit_failures",
@@ -67,17 +67,38 @@ async def evaluate(uow: UnitOfWorkFactory, clock: Clock, policy: RiskPolicy, tod
                 await tx.events.append(Event(SYSTEM, f"alert:{alert_id}", "alert.raised",
                                              {"rule": rule, "subject": finding.subject,
                                               "severity": finding.severity.value,
-                                              "evidence": finding.evidence}))
+                                              "evidence": finding.evidence},
+                                             parties=people_named(finding.subject,
+                                                                  finding.evidence)))
                 await tx.outbox.plan(_alert_notices(
                     alert_id, finding.rule, finding.severity.value, finding.subject,
                     finding.evidence, operators))
             for key in sorted(open_now.keys() - current.keys()):
                 await facts.clear(open_now[key])
                 await tx.events.append(Event(SYSTEM, f"alert:{open_now[key]}", "alert.cleared",
-                                             {"rule": rule}))
+                                             {"rule": rule},
+                                             parties=await _alert_parties(tx, open_now[key])))
                 cleared += 1
         await tx.commit()
     return Evaluation(raised, cleared)
+
+
+def people_named(subject: str, evidence: dict) -> tuple[int, ...]:
+    """Whom an alert concerns: the person it is about, the borrower of an overdue
+    instalment, everyone in a circle of cover."""
+    people = set()
+    kind, _, who = subject.partition(":")
+    if kind == "user":
+        people.add(int(who))
+    for value in (evidence.get("borrower"), *evidence.get("users", ())):
+        if isinstance(value, int):
+            people.add(value)
+    return tuple(sorted(people))
+
+
+async def _alert_parties(tx: UnitOfWork, alert_id: int) -> tuple[int, ...]:
+    alert = await tx.risk.alert(alert_id)
+    return people_named(alert.subject, alert.evidence) if alert is not None else ()
 
 
 def _alert_notices(alert_id: int, rule: str, severity: str, subject: str, evidence: dict,
@@ -113,7 +134,8 @@ async def acknowledge(uow: UnitOfWorkFactory, *, alert_id: int, operator_id: int
         done = await tx.risk.acknowledge(alert_id, operator_id)
         if done:
             await tx.events.append(Event(operator_actor(operator_id), f"alert:{alert_id}",
-                                         "alert.acknowledged", {}))
+                                         "alert.acknowledged", {},
+                                         parties=await _alert_parties(tx, alert_id)))
         await tx.commit()
     return done
 
@@ -128,6 +150,7 @@ async def set_frozen(uow: UnitOfWorkFactory, *, user_id: int, operator_id: int,
         if changed:
             await tx.events.append(Event(operator_actor(operator_id), f"user:{user_id}",
                                          "user.frozen" if reason else "user.unfrozen",
-                                         {"reason": reason} if reason else {}))
+                                         {"reason": reason} if reason else {},
+                                         parties=(user_id,)))
         await tx.commit()
     return changed

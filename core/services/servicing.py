@@ -120,7 +120,8 @@ async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: Se
                                                     defaulted=False)
                     await tx.events.append(Event(SYSTEM, f"instalment:{debit.instalment_id}",
                                                  "debit.error", {"agreement": debit.agreement_id,
-                                                                 "error": str(error)[:200]}))
+                                                                 "error": str(error)[:200]},
+                                                 parties=_both(debit)))
                     page.failed += 1
             await planner.flush(tx)
             await tx.servicing.add_counts(day, debited=page.debited, failed=page.failed,
@@ -151,9 +152,12 @@ async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, coun
     await tx.servicing.debit_succeeded(debit, day, posted.id)
     complete = await tx.bills.record_payment(debit.instalment_id, debit.friend_id, debit.amount,
                                              "debit", posted.id, day)
-    events = [Event(SYSTEM, subject, "debit.succeeded", {**facts, "transfer": posted.id})]
+    events = [Event(SYSTEM, subject, "debit.succeeded", {**facts, "transfer": posted.id},
+                    parties=_both(debit))]
     if complete:
-        events.append(Event(SYSTEM, subject, "instalment.paid", {"last_payment": posted.id}))
+        events.append(Event(SYSTEM, subject, "instalment.paid",
+                            {"last_payment": posted.id, "agreement": debit.agreement_id},
+                            parties=_both(debit)))
     await tx.events.append_many(events)
     counts.debited += 1
     counts.retried += debit.attempts > 0
@@ -166,6 +170,11 @@ def _parties(debit) -> tuple[tuple[int, str], tuple[int, str]]:
     return (debit.friend_id, "friend"), (debit.borrower_id, "borrower")
 
 
+def _both(debit) -> tuple[int, int]:
+    """A debit concerns the friend who pays and the borrower whose instalment it is."""
+    return debit.borrower_id, debit.friend_id
+
+
 async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, counts: RunCounts,
                   planner: _Planner, subject: str, facts: dict) -> None:
     attempt = debit.attempts
@@ -176,7 +185,8 @@ async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, cou
         next_on = max(next_on, day + timedelta(days=1))
         await tx.servicing.debit_failed(debit, day, next_on, defaulted=False)
         await tx.events.append(Event(SYSTEM, subject, "debit.failed",
-                                     {**facts, "next_attempt": next_on.isoformat()}))
+                                     {**facts, "next_attempt": next_on.isoformat()},
+                                     parties=_both(debit)))
         for party, role in _parties(debit):
             planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:"
                                f"debit_failed:{attempt}", party, "debit_failed",
@@ -189,14 +199,15 @@ async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, cou
     await tx.cover.end_agreement(debit.agreement_id, AgreementStatus.DEFAULTED,
                                  f"debit of instalment {debit.instalment_id} failed")
     await tx.events.append_many(
-        [Event(SYSTEM, subject, "debit.defaulted", facts),
+        [Event(SYSTEM, subject, "debit.defaulted", facts, parties=_both(debit)),
          Event(SYSTEM, subject, "instalment.reverted", {"to": debit.borrower_id,
-                                                        "agreement": debit.agreement_id}),
+                                                        "agreement": debit.agreement_id},
+               parties=_both(debit)),
          Event(SYSTEM, f"agreement:{debit.agreement_id}", "agreement.defaulted",
                {"instalment": debit.instalment_id, "returned": returned,
-                "friend": debit.friend_id})]
+                "friend": debit.friend_id}, parties=_both(debit))]
         + [Event(SYSTEM, f"instalment:{i}", "instalment.returned",
-                 {"agreement": debit.agreement_id}) for i in returned])
+                 {"agreement": debit.agreement_id}, parties=_both(debit)) for i in returned])
     counts.defaulted += 1
     for party, role in _parties(debit):
         planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:default", party,
@@ -213,7 +224,8 @@ async def _overdue(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: S
                 return
             await tx.events.append_many([
                 Event(SYSTEM, f"instalment:{i}", "instalment.overdue",
-                      {"borrower": borrower, "due": due}) for i, borrower, due in marked])
+                      {"borrower": borrower, "due": due}, parties=(borrower,))
+                for i, borrower, due in marked])
             await tx.servicing.add_counts(day, overdue_marked=len(marked))
             await tx.commit()
         counts.overdue_marked += len(marked)
@@ -230,7 +242,8 @@ async def _complete(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
             for agreement_id, borrower_id, friend_id in done:
                 await tx.cover.end_agreement(agreement_id, AgreementStatus.COMPLETED, "paid")
                 await tx.events.append(Event(SYSTEM, f"agreement:{agreement_id}",
-                                             "agreement.completed", {}))
+                                             "agreement.completed", {},
+                                             parties=(borrower_id, friend_id)))
                 for party in (borrower_id, friend_id):
                     planner.add(Notice(f"{party}:agreement:{agreement_id}:completed", party,
                                        "agreement_completed", {"agreement": agreement_id}))

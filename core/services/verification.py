@@ -35,12 +35,14 @@ async def verify(uow: UnitOfWorkFactory, hasher: IdentityHasher, *, user_id: int
             # Kept for the risk rules: one identity on two Telegram accounts.
             await tx.events.append(Event(
                 user_actor(user_id), f"user:{user_id}", "identity.duplicate_refused",
-                {"id_mask": identity.id_mask, "verified_user": other.user_id}))
+                {"id_mask": identity.id_mask, "verified_user": other.user_id},
+                parties=(user_id, other.user_id)))
             await tx.commit()
             raise VerificationRefused(VerificationRefusal.DUPLICATE_IDENTITY)
         await tx.identities.add(identity)
         await tx.events.append(Event(
             user_actor(user_id), f"user:{user_id}", "identity.verified",
-            {"id_mask": identity.id_mask, "phone_mask": identity.phone_mask}))
+            {"id_mask": identity.id_mask, "phone_mask": identity.phone_mask},
+            parties=(user_id,)))
         await tx.commit()
     return identity

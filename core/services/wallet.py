@@ -47,7 +47,7 @@ async def top_up(uow: UnitOfWorkFactory, *, user_id: int, amount: Money, source:
         if not posted.replayed:
             await tx.events.append(Event(actor, f"user:{user_id}", "wallet.topped_up",
                                          {"amount": amount.fen, "source": source,
-                                          "transfer": posted.id}))
+                                          "transfer": posted.id}, parties=(user_id,)))
             if tell:
                 balance = (await tx.ledger.account_by_code(wallet.code)).balance
                 await tx.outbox.plan([(Notice(
@@ -109,10 +109,11 @@ async def repay_from_wallet(uow: UnitOfWorkFactory, *, user_id: int, instalment_
                                                  posted.id, today)
         events = [Event(user_actor(user_id), f"instalment:{instalment.id}", "instalment.payment",
                         {"by": user_id, "source": "wallet", "amount": due.fen,
-                         "transfer": posted.id})]
+                         "transfer": posted.id}, parties=(user_id,))]
         if complete:
             events.append(Event(user_actor(user_id), f"instalment:{instalment.id}",
-                                "instalment.paid", {"last_payment": posted.id}))
+                                "instalment.paid", {"last_payment": posted.id},
+                                parties=(user_id,)))
         await tx.events.append_many(events)
         paid = await tx.bills.instalment(instalment.id)
         await tx.commit()
