@@ -150,22 +150,21 @@ class IdentityHasher:
     def resident_id(self, resident: ResidentId) -> str:
         return self._digest(b"resident-id:", resident.number)
 
-    def phone(self, phone: str) -> str:
-        return self._digest(b"phone:", phone)
-
     def _digest(self, domain: bytes, value: str) -> str:
         return hmac.new(self._key, domain + value.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class VerifiedIdentity:
+    """What verification keeps: the legal name (see docs/privacy.md for why), a keyed hash
+    of the ID number and two masks. Not the number, not the birth date inside it (with the
+    mask that would leave about two candidates for the number), not the phone number."""
+
     user_id: int
     legal_name: str
     id_hash: str
     id_mask: str
-    phone_hash: str
     phone_mask: str
-    birth_date: date
 
     @property
     def name_mask(self) -> str:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import aiosqlite
 
 from core.clock import Clock, utc_iso
 from core.identity import VerifiedIdentity
 
-_COLUMNS = "user_id, legal_name, id_hash, id_mask, phone_hash, phone_mask, birth_date"
+_COLUMNS = "user_id, legal_name, id_hash, id_mask, phone_mask"
 
 
 def _identity(row: aiosqlite.Row) -> VerifiedIdentity:
     return VerifiedIdentity(user_id=row["user_id"], legal_name=row["legal_name"],
                             id_hash=row["id_hash"], id_mask=row["id_mask"],
-                            phone_hash=row["phone_hash"], phone_mask=row["phone_mask"],
-                            birth_date=date.fromisoformat(row["birth_date"]))
+                            phone_mask=row["phone_mask"])
 
 
 class SqliteIdentities:
@@ -36,7 +33,6 @@ class SqliteIdentities:
 
     async def add(self, identity: VerifiedIdentity) -> None:
         await self._conn.execute(
-            f"INSERT INTO identities ({_COLUMNS}, verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO identities ({_COLUMNS}, verified_at) VALUES (?, ?, ?, ?, ?, ?)",
             (identity.user_id, identity.legal_name, identity.id_hash, identity.id_mask,
-             identity.phone_hash, identity.phone_mask, identity.birth_date.isoformat(),
-             utc_iso(self._clock.now())))
+             identity.phone_mask, utc_iso(self._clock.now())))

@@ -25,8 +25,7 @@ async def verify(uow: UnitOfWorkFactory, hasher: IdentityHasher, *, user_id: int
     """Record a verified identity. ``phone`` must already be proven to be the user's own."""
     identity = VerifiedIdentity(
         user_id=user_id, legal_name=legal_name, id_hash=hasher.resident_id(resident),
-        id_mask=resident.mask, phone_hash=hasher.phone(phone), phone_mask=mask_phone(phone),
-        birth_date=resident.birth_date)
+        id_mask=resident.mask, phone_mask=mask_phone(phone))
     async with uow() as tx:
         if await tx.identities.get(user_id) is not None:
             raise VerificationRefused(VerificationRefusal.ALREADY_VERIFIED)
