@@ -87,12 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         "backup": ops.backup_database,
         "restore": ops.restore_database,
     }
-    return asyncio.run(commands[args.command](settings, args))
+    from storage.keys import KeyMismatch
+    from storage.migrate import SchemaTooNew
+
+    try:
+        return asyncio.run(commands[args.command](settings, args))
+    except (SchemaTooNew, KeyMismatch) as error:
+        print(f"daihuan: {error}", file=sys.stderr)
+        return 2
 
 
 def run(settings: Settings, webhook: bool = False) -> int:
     from bot.logs import setup_logging
     from bot.serve import serve
+    from storage.keys import KeyMismatch
     from storage.migrate import SchemaTooNew
 
     missing = settings.missing_for_webhook() if webhook else settings.missing_for_run()
@@ -100,12 +108,13 @@ def run(settings: Settings, webhook: bool = False) -> int:
         print("daihuan: cannot start — " + "; ".join(missing), file=sys.stderr)
         return 2
     secrets = [s.get_secret_value() for s in (settings.telegram_bot_token,
-               settings.payment_provider_token, settings.webhook_secret) if s is not None]
+               settings.payment_provider_token, settings.webhook_secret, settings.id_hash_key,
+               *settings.id_hash_key_previous) if s is not None]
     setup_logging(settings.log_level, secrets, settings.log_format)
     try:
         asyncio.run(serve(settings, webhook=webhook))
-    except SchemaTooNew as error:
-        print(f"daihuan: {error}", file=sys.stderr)
+    except (SchemaTooNew, KeyMismatch) as error:
+        print(f"daihuan: cannot start — {error}", file=sys.stderr)
         return 2
     return 0
 

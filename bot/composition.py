@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot.application import add_handlers
+from bot.book import open_database
 from bot.commands import bot_commands
 from bot.context import SERVICES, Services
 from bot.i18n import Texts
@@ -22,22 +23,11 @@ from core.services.people import People
 from core.services.risk import announce_open_alerts
 from core.users import Language
 from storage.db import Database
-from storage.migrate import migrate
 from storage.uow import SqliteUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 DATABASE = "database"
 METRICS = "metrics"
-
-
-async def open_database(settings: Settings, clock: Clock) -> Database:
-    db = await Database(settings.database_path).open()
-    try:
-        await migrate(db, clock)
-    except BaseException:
-        await db.close()
-        raise
-    return db
 
 
 def build_application(settings: Settings, clock: Clock | None = None,

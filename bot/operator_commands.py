@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, time, timedelta
 
-from bot.composition import open_database
+from bot.book import open_database
 from bot.settings import Settings
 from core.clock import SystemClock, business_date, utc_iso
 from core.events import operator_actor

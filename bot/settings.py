@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     operator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     id_hash_key: SecretStr | None = None
+    # Keys ID_HASH_KEY replaced, comma-separated: identities hashed under them are still
+    # found (one identity, one account) and links made under them still open.
+    id_hash_key_previous: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     # "json": one JSON object per log line, for a log collector.
     log_format: str = Field(default="text", pattern="^(text|json)$")
@@ -136,6 +139,16 @@ class Settings(BaseSettings):
     def _key_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters of random text")
+        return value
+
+    @field_validator("id_hash_key_previous", mode="before")
+    @classmethod
+    def _previous_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            keys = [k.strip() for k in value.split(",") if k.strip()]
+            if any(len(k) < 32 for k in keys):
+                raise ValueError("each key must be at least 32 characters (comma-separated)")
+            return tuple(SecretStr(k) for k in keys)
         return value
 
     @field_validator("telegram_api_base_url")
@@ -244,15 +257,17 @@ class Settings(BaseSettings):
             large_purchase=Money.yuan(self.risk_large_purchase),
             fresh_purchase_hours=self.risk_fresh_purchase_hours)
 
-    def invite_tokens(self) -> InviteTokens:
+    def _keys(self) -> tuple[bytes, tuple[bytes, ...]]:
         if self.id_hash_key is None:
             raise ValueError(ID_HASH_KEY_HINT)
-        return InviteTokens(self.id_hash_key.get_secret_value().encode())
+        return (self.id_hash_key.get_secret_value().encode(),
+                tuple(k.get_secret_value().encode() for k in self.id_hash_key_previous))
+
+    def invite_tokens(self) -> InviteTokens:
+        return InviteTokens(*self._keys())
 
     def identity_hasher(self) -> IdentityHasher:
-        if self.id_hash_key is None:
-            raise ValueError(ID_HASH_KEY_HINT)
-        return IdentityHasher(self.id_hash_key.get_secret_value().encode())
+        return IdentityHasher(*self._keys())
 
     def missing_for_run(self) -> list[str]:
         """What ``daihuan run`` cannot start without, as hints for a person."""

@@ -87,7 +87,7 @@ class CoverRequest:
     created_at: datetime
     expires_at: datetime
     token_salt: str
-
+    token_hash: str = ""  # SHA-256 of the token: tells which key derived it
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
 
@@ -116,18 +116,20 @@ def friend_part(amount: Money, share_bp: int) -> Money:
 class InviteTokens:
     """Invitation tokens: 192 bits, derived with an HMAC from a random per-request salt,
     so the bot can show the link again (inline cards) while the database holds only a hash:
-    a copy of the database alone opens no invitation."""
+    a copy of the database alone opens no invitation. After a key rotation, a request made
+    under a previous key is shown again with the token that key derived: the one its
+    friend already holds."""
 
-    def __init__(self, key: bytes) -> None:
-        self._key = hashlib.sha256(b"daihuan-invite:" + key).digest()
+    def __init__(self, key: bytes, previous: tuple[bytes, ...] = ()) -> None:
+        self._keys = [hashlib.sha256(b"daihuan-invite:" + k).digest() for k in (key, *previous)]
 
     @staticmethod
     def new_salt() -> str:
         return secrets.token_hex(16)
 
     def token(self, salt: str) -> str:
-        digest = hmac.new(self._key, salt.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:24]).decode()  # 32 characters, 192 bits
+        """The token a new request gets: derived under the current key."""
+        return _token(self._keys[0], salt)
 
     @staticmethod
     def digest(token: str) -> str:
@@ -135,6 +137,19 @@ class InviteTokens:
 
     def payload(self, salt: str) -> str:
         return DEEP_LINK_PREFIX + self.token(salt)
+
+    def payload_for(self, request: CoverRequest) -> str:
+        """The deep-link payload of an existing request, under whichever key made it."""
+        for key in self._keys:
+            token = _token(key, request.token_salt)
+            if self.digest(token) == request.token_hash:
+                return DEEP_LINK_PREFIX + token
+        return self.payload(request.token_salt)
+
+
+def _token(key: bytes, salt: str) -> str:
+    digest = hmac.new(key, salt.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()  # 32 characters, 192 bits
 
 
 def token_from_payload(payload: str) -> str | None:

@@ -138,20 +138,40 @@ def mask_phone(phone: str) -> str:
     return "+" + digits[:head] + "*" * (len(digits) - head - tail) + digits[-tail:]
 
 
+def key_fingerprint(key: bytes) -> str:
+    """Which key a book was written with, without revealing the key: the book stores this,
+    and a bot started with another key refuses to start."""
+    return hmac.new(key, b"daihuan: key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
 class IdentityHasher:
     """Keyed hashes (HMAC-SHA256) so the same number matches itself and nothing else, and
-    the stored hash says nothing without the key."""
+    the stored hash says nothing without the key. New identities are hashed under the
+    current key; after a rotation the previous keys still find the identities hashed under
+    them, so one identity stays on one account."""
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 32:
+    def __init__(self, key: bytes, previous: tuple[bytes, ...] = ()) -> None:
+        if any(len(k) < 32 for k in (key, *previous)):
             raise ValueError("identity hash key must be at least 32 bytes")
         self._key = key
+        self._previous = previous
+
+    @property
+    def fingerprints(self) -> tuple[str, tuple[str, ...]]:
+        """(the current key's, the previous keys')."""
+        return key_fingerprint(self._key), tuple(key_fingerprint(k) for k in self._previous)
 
     def resident_id(self, resident: ResidentId) -> str:
-        return self._digest(b"resident-id:", resident.number)
+        return _digest(self._key, b"resident-id:", resident.number)
 
-    def _digest(self, domain: bytes, value: str) -> str:
-        return hmac.new(self._key, domain + value.encode(), hashlib.sha256).hexdigest()
+    def resident_id_hashes(self, resident: ResidentId) -> list[str]:
+        """The number's hash under every key the book may hold it under, current first."""
+        return [_digest(k, b"resident-id:", resident.number)
+                for k in (self._key, *self._previous)]
+
+
+def _digest(key: bytes, domain: bytes, value: str) -> str:
+    return hmac.new(key, domain + value.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

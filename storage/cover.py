@@ -13,7 +13,7 @@ from core.money import Money
 from core.users import Language
 
 _REQUEST = ("SELECT r.id, r.borrower_id, r.bill_id, r.share_bp, r.route, r.friend_id, r.status,"
-            " r.created_at, r.expires_at, r.token_salt,"
+            " r.created_at, r.expires_at, r.token_salt, r.token_hash,"
             " (SELECT group_concat(instalment_id) FROM cover_request_instalments c"
             "  WHERE c.request_id = r.id) AS instalments FROM cover_requests r")
 _AGREEMENT = ("SELECT id, request_id, borrower_id, friend_id, bill_id, share_bp, version,"
@@ -28,7 +28,7 @@ def _request(row: aiosqlite.Row) -> CoverRequest:
         instalment_ids=ids, share_bp=row["share_bp"], route=Route(row["route"]),
         friend_id=row["friend_id"], status=CoverStatus(row["status"]),
         created_at=parse_utc_iso(row["created_at"]), expires_at=parse_utc_iso(row["expires_at"]),
-        token_salt=row["token_salt"])
+        token_salt=row["token_salt"], token_hash=row["token_hash"])
 
 
 def _agreement(row: aiosqlite.Row) -> Agreement:

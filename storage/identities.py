@@ -26,9 +26,10 @@ class SqliteIdentities:
             f"SELECT {_COLUMNS} FROM identities WHERE user_id = ?", (user_id,))
         return _identity(rows[0]) if rows else None
 
-    async def by_id_hash(self, id_hash: str) -> VerifiedIdentity | None:
+    async def by_id_hashes(self, id_hashes: list[str]) -> VerifiedIdentity | None:
+        marks = ",".join("?" * len(id_hashes))
         rows = await self._conn.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM identities WHERE id_hash = ?", (id_hash,))
+            f"SELECT {_COLUMNS} FROM identities WHERE id_hash IN ({marks})", id_hashes)
         return _identity(rows[0]) if rows else None
 
     async def add(self, identity: VerifiedIdentity) -> None:

@@ -36,7 +36,7 @@ PRIVATE = filters.ChatType.PRIVATE
 
 
 def invite_link(context: ContextTypes.DEFAULT_TYPE, request: CoverRequest) -> str:
-    payload = services(context).tokens.payload(request.token_salt)
+    payload = services(context).tokens.payload_for(request)
     return f"https://t.me/{context.bot.username}?start={payload}"
 
 

@@ -29,7 +29,7 @@ async def verify(uow: UnitOfWorkFactory, hasher: IdentityHasher, *, user_id: int
     async with uow() as tx:
         if await tx.identities.get(user_id) is not None:
             raise VerificationRefused(VerificationRefusal.ALREADY_VERIFIED)
-        other = await tx.identities.by_id_hash(identity.id_hash)
+        other = await tx.identities.by_id_hashes(hasher.resident_id_hashes(resident))
         if other is not None:
             # Kept for the risk rules: one identity on two Telegram accounts.
             await tx.events.append(Event(
