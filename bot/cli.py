@@ -8,8 +8,13 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.settings import Settings, SettingsError, load_settings
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+# Each command imports what it uses when it runs: `daihuan --help` and the operator commands
+# start without loading Telegram, matplotlib or the settings machinery they do not need.
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         return demo(args.lang, args.speed, args.keep)  # needs no settings: nothing is real
+    from bot.settings import SettingsError, load_settings
+
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.application import add_handlers
 from bot.book import open_database
@@ -16,8 +16,10 @@ from bot.jobs import schedule_jobs
 from bot.metrics import Metrics
 from bot.ordering import PerUserUpdateProcessor
 from bot.payments import PaymentBookingRequest
+from bot.rate_limit import LaneRateLimiter
 from bot.request import RetryingRequest
 from bot.settings import Settings
+from bot.telegram_bot import LimitedBot
 from core.clock import Clock, SystemClock
 from core.services.people import People
 from core.services.risk import announce_open_alerts
@@ -67,18 +69,19 @@ def build_application(settings: Settings, clock: Clock | None = None,
         if db is not None:
             await db.close()
 
+    bot = LimitedBot(
+        token=settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot",
+        defaults=Defaults(tzinfo=settings.tz),
+        request=RetryingRequest(connection_pool_size=256,
+                                read_timeout=settings.telegram_timeout_seconds,
+                                write_timeout=settings.telegram_timeout_seconds),
+        get_updates_request=fetching,
+        rate_limiter=LaneRateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3))
     app = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(settings.telegram_api_base_url)
-        .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
-        .defaults(Defaults(tzinfo=settings.tz))
-        .request(RetryingRequest(connection_pool_size=256,
-                                 read_timeout=settings.telegram_timeout_seconds,
-                                 write_timeout=settings.telegram_timeout_seconds))
-        .get_updates_request(fetching)
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_max_rate,
-                                     max_retries=3))
+        .bot(bot)
         .concurrent_updates(PerUserUpdateProcessor(metrics=metrics))
         .post_init(post_init)
         .post_shutdown(post_shutdown)

@@ -73,7 +73,7 @@ class Speaker:
     texts: Texts
     language: Language
 
-    def __call__(self, key: str, **params: object) -> str:
+    def __call__(self, key: str, /, **params: object) -> str:
         return self.texts.get(self.language, key, **params)
 
 

@@ -47,7 +47,7 @@ class Texts:
                 if placeholders(text) != placeholders(reference[key]):
                     raise ValueError(f"catalogue {language}: {key} placeholders differ from en")
 
-    def get(self, language: Language, key: str, **params: object) -> str:
+    def get(self, language: Language, key: str, /, **params: object) -> str:
         try:
             text = self._catalogs[language][key]
         except KeyError:

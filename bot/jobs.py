@@ -11,28 +11,24 @@ from telegram.ext import Application, ContextTypes
 
 from bot.context import services
 from bot.handlers.agreements import expire_requests
-from bot.handlers.ops import daily_report
 from bot.outbox_sender import sender
 from bot.settings import Settings
-from core.services.servicing import business_dates_to_run, run_servicing
+from core.services.daily import run_daily
+from core.services.servicing import business_dates_to_run
 
 log = logging.getLogger(__name__)
 
 
 async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every business date not yet serviced, up to today (a bot that was down catches up),
+    through the same entry point as ``daihuan servicing``: rules and the report included."""
     found = services(context)
     async with found.uow.read() as tx:
         last = await tx.servicing.last_finished()
-    reported = None
-    for day in business_dates_to_run(last, found.today()):
-        counts = await run_servicing(found.uow, found.clock, found.tz, found.servicing, day)
+    result = await run_daily(found.uow, found.clock, found.tz, found.servicing, found.risk,
+                             found.operator_ids, business_dates_to_run(last, found.today()))
+    for day, counts in result.runs:
         log.info("servicing %s: %s", day, counts)
-        if not counts.already_finished:
-            reported = day
-    if reported is not None:
-        # One report per run of the job: after downtime the operator wants the book as it
-        # stands, not a report for every day missed (each day's counts stay in /ops).
-        await daily_report(context, reported)
     await drain_job(context)
 
 

@@ -32,6 +32,13 @@ def language_choice(current: Language) -> InlineKeyboardMarkup:
     ]])
 
 
+def share_phone(say: Speaker) -> ReplyKeyboardMarkup:
+    """The button that shares the person's own number (Telegram fills in whose it is)."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(say("verify.share_button"), request_contact=True)]],
+        resize_keyboard=True, one_time_keyboard=True)
+
+
 def plans(quotes: list[Quote], nonce: str, say: Speaker) -> InlineKeyboardMarkup:
     rows = []
     for quote in quotes:
@@ -134,8 +141,11 @@ def cover_routes(nonce: str, say: Speaker) -> InlineKeyboardMarkup:
 def pick_contact(request_id: int, say: Speaker) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup([[KeyboardButton(
         say("cover.pick_contact_button"),
+        # The name and username come back with the choice: a friend who never wrote to the
+        # bot is then shown by name, not as a number.
         request_users=KeyboardButtonRequestUsers(request_id, user_is_bot=False,
-                                                 max_quantity=1))]],
+                                                 max_quantity=1, request_name=True,
+                                                 request_username=True))]],
         resize_keyboard=True, one_time_keyboard=True)
 
 

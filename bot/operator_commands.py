@@ -19,7 +19,7 @@ from core.ledger import IdempotencyConflict
 from core.money import MoneyError, parse_amount
 from core.numerals import parse_date
 from core.services import imports, wallet
-from core.services.servicing import run_servicing
+from core.services.daily import run_daily
 from storage.events import export
 from storage.migrate import SchemaTooNew, current_version
 from storage.uow import SqliteUnitOfWorkFactory
@@ -149,15 +149,18 @@ async def servicing(settings: Settings, args: argparse.Namespace) -> int:
     if day > _today(settings):
         return _fail(f"--date {day} is in the future; servicing runs for today or earlier")
     async with _storage(settings) as uow:
-        counts = await run_servicing(uow, SystemClock(), settings.tz, settings.servicing_policy,
-                                     day)
+        result = await run_daily(uow, SystemClock(), settings.tz, settings.servicing_policy,
+                                 settings.risk_policy, settings.operator_ids, [day])
+    (_, counts), = result.runs
     if counts.already_finished:
         print(f"daihuan: servicing for {day} already ran to the end; nothing to do")
         return 0
+    operators = len(settings.operator_ids)
     print(f"daihuan: servicing {day}: debited {counts.debited}, failed {counts.failed}, "
           f"retried {counts.retried}, defaulted {counts.defaulted}, overdue "
           f"{counts.overdue_marked}, completed {counts.completed}, reminders planned "
-          f"{counts.reminders_planned} (the bot sends them)")
+          f"{counts.reminders_planned}; risk rules raised {result.alerts_raised} alert(s); "
+          f"daily report planned for {operators} operator(s) (the bot sends them all)")
     return 0
 
 

@@ -13,22 +13,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
-from bot import keyboards
+from bot import keyboards, limits
 from bot.context import Services, Speaker
 from bot.formatting import day
+from bot.rate_limit import BULK, retry_after
+from bot.report import chart, network_lines, overdue_total
 from core.money import Money
-from core.outbox import OutboxMessage
+from core.outbox import Lane, OutboxMessage
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(seconds=300)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What one notice becomes in Telegram: a message, or a photo with this caption."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    photo: bytes | None = None
 
 
 @dataclass
@@ -39,6 +48,14 @@ class DrainCounts:
     failed: int = 0
     rate_limited: bool = False
     blocked_users: set[int] = field(default_factory=set)
+
+    def add(self, other: DrainCounts) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.blocked += other.blocked
+        self.failed += other.failed
+        self.rate_limited |= other.rate_limited
+        self.blocked_users |= other.blocked_users
 
 
 def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -62,7 +79,7 @@ def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMar
         days = int(params["days"])
         params["when"] = say("when.0") if days == 0 else say("when.1") if days == 1 else \
             say("when.n", days=days)
-    text = say(key, **params)
+    text = say(key, **params) + _still_overdue(message.kind, role, params, say)
     if role == "friend":
         markup = keyboards.my_wallet(say)
     elif role == "borrower":
@@ -70,6 +87,20 @@ def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMar
     else:
         markup = None
     return text, markup
+
+
+def _still_overdue(kind: str, role: str | None, params: dict, say: Speaker) -> str:
+    """On a retry day the debit's notice is the day's one push about the instalment: it
+    says the instalment is overdue too (to the borrower, with what is still unpaid)."""
+    late, unpaid = int(params.get("late", 0)), int(params.get("unpaid", 0))
+    if not kind.startswith("debit_") or late <= 0:
+        return ""
+    if role == "friend" and kind == "debit_failed":
+        return " " + say("notice.overdue_suffix.friend", days=late)
+    if role == "borrower" and unpaid > 0:
+        return " " + say("notice.overdue_suffix.borrower", days=late, unpaid=Money(unpaid),
+                         merchant=params["merchant"], seq=params["seq"], of=params["of"])
+    return ""
 
 
 def _render_cover(message: OutboxMessage,
@@ -98,46 +129,52 @@ def _render_alert(message: OutboxMessage,
     return text, keyboards.alert_actions([(int(p["id"]), p["subject"])], say)
 
 
-def _retry_after(error: RetryAfter) -> timedelta:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
-    return value if isinstance(value, timedelta) else timedelta(seconds=int(value))
-
-
 class OutboxSender:
     """Sends several recipients' notices at once (Telegram's latency would otherwise cap the
-    rate far below its limit) and each recipient's in order, one after another."""
+    rate far below its limit) and each recipient's in order, one after another.
+
+    Each lane drains on its own: what a person's action planned (Lane.NOW) never waits for
+    a bulk drain working through a servicing run's backlog, and its sends take the rate
+    limiter's interactive lane, while bulk sends leave room for them (bot.rate_limit)."""
 
     def __init__(self, bot: Bot, services: Services, batch: int = 50,
                  concurrency: int = 8) -> None:
         self._bot = bot
+        self._limited = getattr(bot, "rate_limiter", None) is not None  # lanes need one
         self._services = services
         self._batch = batch
         self._concurrency = concurrency
-        # Two drains at once (the periodic job and servicing's) would both pick the same
-        # pending rows and send them twice: one drain at a time per process.
-        self._draining = asyncio.Lock()
+        # Two drains of a lane at once (the periodic job and servicing's) would both pick
+        # the same pending rows and send them twice: one drain per lane at a time. The
+        # lanes hold different rows, so they drain side by side.
+        self._draining = {lane: asyncio.Lock() for lane in Lane}
         self._paused_until: datetime | None = None
+        self._charts: dict[date, bytes] = {}  # the last report's chart, drawn once
         self.stopping = False  # set at shutdown: finish the batch in hand, start no other
 
-    async def drain(self, max_batches: int = 20) -> DrainCounts:
-        """Send what is due now, a batch at a time, until nothing is due or Telegram says
-        to slow down."""
-        async with self._draining:
-            if self._paused_until is not None and self._services.clock.now() < self._paused_until:
-                return DrainCounts(rate_limited=True)  # Telegram asked the whole bot to wait
-            self._paused_until = None
-            return await self._drain(max_batches)
+    async def drain(self, max_batches: int = 20, lanes: tuple[Lane, ...] = tuple(Lane)
+                    ) -> DrainCounts:
+        """Send what is due now, lane by lane (NOW first), a batch at a time, until nothing
+        is due or Telegram says to slow down."""
+        total = DrainCounts()
+        for lane in lanes:
+            async with self._draining[lane]:
+                paused = self._paused_until
+                if paused is not None and self._services.clock.now() < paused:
+                    total.rate_limited = True  # Telegram asked the whole bot to wait
+                    return total
+                self._paused_until = None
+                total.add(await self._drain(max_batches, lane))
+        return total
 
-    async def _drain(self, max_batches: int) -> DrainCounts:
+    async def _drain(self, max_batches: int, lane: Lane) -> DrainCounts:
         counts = DrainCounts()
         for _ in range(max_batches):
             if self.stopping:
                 break
             found = self._services
             async with found.uow.read() as tx:
-                due = await tx.outbox.due(found.clock.now(), self._batch)
+                due = await tx.outbox.due(found.clock.now(), self._batch, lane)
             if not due:
                 break
             by_recipient: dict[int, list[OutboxMessage]] = {}
@@ -159,14 +196,56 @@ class OutboxSender:
                 if not await self._send(message, counts):
                     return
 
+    async def _outgoing(self, message: OutboxMessage, say: Speaker) -> Outgoing:
+        """The notice as Telegram will take it: a long alert's evidence or a report's
+        caption is cut by its measured length, whole lines kept."""
+        if message.kind == "daily_report":
+            report = await self._report(message.params, say)
+            return Outgoing(limits.cut(report.text, limits.CAPTION), photo=report.photo)
+        if message.kind == "daily_network":
+            return Outgoing(limits.cut("\n".join(network_lines(message.params, say))))
+        text, markup = render(message, say)
+        return Outgoing(limits.cut(text), markup)
+
+    async def _report(self, report: dict, say: Speaker) -> Outgoing:
+        """The chart of a daily report, drawn once per date however many operators get it,
+        and saved beside the database."""
+        day = date.fromisoformat(report["date"])
+        png = self._charts.get(day)
+        if png is None:
+            # matplotlib is synchronous and takes a good second: draw in a thread, so the
+            # bot keeps answering people meanwhile.
+            png = await asyncio.to_thread(chart, day, report["stats"], report["debits"],
+                                          report["overdue"])
+            self._charts = {day: png}
+            if self._services.database_path is not None:
+                folder = self._services.database_path.parent / "reports"
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"daily-{day.isoformat()}.png").write_bytes(png)
+        counts = report["counts"]
+        caption = say("report.caption", date=day.isoformat(), debited=counts["debited"],
+                      failed=counts["failed"], defaulted=counts["defaulted"],
+                      overdue=overdue_total(report["stats"]),
+                      alerts=report["stats"]["open_alerts"])
+        return Outgoing(caption, photo=png)
+
     async def _send(self, message: OutboxMessage, counts: DrainCounts) -> bool:
         found = self._services
         say = Speaker(found.texts, await found.people.language(message.recipient_id))
-        text, markup = render(message, say)
+        out = await self._outgoing(message, say)
         try:
-            sent = await self._bot.send_message(message.recipient_id, text, reply_markup=markup)
+            # Bulk sends leave the last of the rate to people writing to the bot right now.
+            lane = ({"rate_limit_args": BULK} if message.lane is Lane.BULK and self._limited
+                    else {})
+            if out.photo is not None:
+                sent = await self._bot.send_photo(
+                    message.recipient_id, InputFile(out.photo, filename="daily-report.png"),
+                    caption=out.text, reply_markup=out.markup, **lane)
+            else:
+                sent = await self._bot.send_message(message.recipient_id, out.text,
+                                                    reply_markup=out.markup, **lane)
         except RetryAfter as error:
-            wait = _retry_after(error)
+            wait = retry_after(error)
             await self._retry(message, wait, f"429 retry after {wait}", counts=False)
             counts.rate_limited = True
             self._paused_until = self._services.clock.now() + wait
@@ -228,5 +307,6 @@ def sender(context) -> OutboxSender:
 
 
 async def send_now(context) -> None:
-    """After an action planned notices: deliver them now rather than at the next tick."""
-    await sender(context).drain(max_batches=1)
+    """After a person's action planned notices: deliver them now rather than at the next
+    tick, on their own lane, so they never wait behind a bulk drain."""
+    await sender(context).drain(max_batches=1, lanes=(Lane.NOW,))

@@ -4,13 +4,15 @@ and debit success over the last 30 business dates (matplotlib, no display needed
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date
 
 import matplotlib
 
 matplotlib.use("Agg")  # render to memory: the bot has no screen
 import matplotlib.pyplot as plt
 
+from bot.context import Speaker
+from core.agreement import share_text
 from core.money import Money
 
 BUCKETS = ("1-30", "31-60", "61-90", "90+")
@@ -43,9 +45,16 @@ def chart(today: date, stats: dict[str, int], debits: list[tuple[str, int, int]]
     return out.getvalue()
 
 
-def window(today: date) -> date:
-    return today - timedelta(days=29)
-
-
 def overdue_total(stats: dict[str, int]) -> Money:
     return Money(sum(stats[f"overdue_{b}"] for b in BUCKETS))
+
+
+def network_lines(network: dict[str, list], say: Speaker) -> list[str]:
+    """The network view as /ops and the daily report show it (core.services.daily)."""
+    lines = [say("ops.network")]
+    lines += [say("ops.friend_line", name=name, exposure=Money(fen), share=share_text(share))
+              for name, fen, share in network["top"]]
+    lines.append(say("ops.groups"))
+    lines += [say("ops.group_line", size=size, exposure=Money(fen), share=share_text(share))
+              for size, fen, share in network["groups"]]
+    return lines

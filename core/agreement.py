@@ -67,6 +67,10 @@ def _template(language: Language) -> str:
     return (resources.files("core.agreement_templates") / name).read_text("utf-8")
 
 
+def other_language(language: Language) -> Language:
+    return next(other for other in Language if other is not language)
+
+
 def render(terms: AgreementTerms, language: Language) -> AgreementText:
     share = share_text(terms.share_bp)
     if language is Language.ZH:
@@ -97,6 +101,17 @@ class Agreement:
     text_sha256: str
     signed_at: datetime
     status: AgreementStatus
+    # The same terms in the other party's language, rendered when it was signed; None for
+    # agreements signed before translations were kept.
+    translation: str | None = None
+    translation_language: Language | None = None
+
+    def text_in(self, language: Language) -> str | None:
+        """The text to give someone who reads ``language``: the signed original, or the
+        translation kept with it (the caller marks it as one)."""
+        if language is self.language:
+            return self.text
+        return self.translation if language is self.translation_language else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,14 @@ class QuietHours:
         return end.astimezone(now.tzinfo)
 
 
+class Lane(StrEnum):
+    """NOW: what a person's own action planned, sent at once and never behind BULK (a
+    servicing run's reminders, which go as fast as the rate limit allows)."""
+
+    NOW = "now"
+    BULK = "bulk"
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     key: str  # unique: recipient, subject, kind and date, so planning twice plans once
@@ -40,6 +49,7 @@ class Notice:
     kind: str  # names the text: notice.<kind>
     params: dict[str, Any] = field(default_factory=dict)
     urgent: bool = False
+    lane: Lane = Lane.BULK
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +61,4 @@ class OutboxMessage:
     params: dict[str, Any]
     urgent: bool
     attempts: int
+    lane: Lane = Lane.BULK

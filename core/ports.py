@@ -18,7 +18,7 @@ from core.health import HealthSnapshot
 from core.identity import VerifiedIdentity
 from core.ledger import Account, AccountSpec, Movement, PostedTransfer, Transfer
 from core.money import Money
-from core.outbox import Notice, OutboxMessage
+from core.outbox import Lane, Notice, OutboxMessage
 from core.risk import Finding
 from core.users import Language, User
 
@@ -132,8 +132,8 @@ class CoverRepository(Protocol):
 
     async def add_agreement(self, request: CoverRequest, friend_id: int, share_bp: int,
                             text: AgreementText, parts: list[tuple[int, Money]],
-                            shown_chat_id: int | None, shown_message_id: int | None
-                            ) -> Agreement: ...
+                            shown_chat_id: int | None, shown_message_id: int | None,
+                            translation: AgreementText | None = None) -> Agreement: ...
 
     async def agreement(self, agreement_id: int) -> Agreement | None: ...
 
@@ -185,13 +185,17 @@ class ServicingRepository(Protocol):
 
     async def agreements_to_complete(self, limit: int) -> list[tuple[int, int, int]]: ...
 
-    async def unpaid_due_on(self, due: date, after_id: int, limit: int) -> list: ...
+    async def unpaid_due_on(self, due: date, after_id: int, limit: int, day: date) -> list:
+        """Unpaid instalments due on ``due``, with their covered parts and the friends
+        whose part had a debit attempt on ``day``."""
+        ...
 
 
 class OutboxRepository(Protocol):
     async def plan(self, notices: list[tuple[Notice, datetime]]) -> int: ...
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]: ...
+    async def due(self, now: datetime, limit: int,
+                  lane: Lane = Lane.BULK) -> list[OutboxMessage]: ...
 
     async def mark_sent(self, message_id: int, telegram_message_id: int | None) -> None: ...
 

@@ -17,7 +17,8 @@ _REQUEST = ("SELECT r.id, r.borrower_id, r.bill_id, r.share_bp, r.route, r.frien
             " (SELECT group_concat(instalment_id) FROM cover_request_instalments c"
             "  WHERE c.request_id = r.id) AS instalments FROM cover_requests r")
 _AGREEMENT = ("SELECT id, request_id, borrower_id, friend_id, bill_id, share_bp, version,"
-              " language, text, text_sha256, signed_at, status FROM agreements")
+              " language, text, text_sha256, signed_at, status, translation,"
+              " translation_language FROM agreements")
 _OPEN = "('pending', 'opened', 'accepted')"
 
 
@@ -37,7 +38,9 @@ def _agreement(row: aiosqlite.Row) -> Agreement:
         friend_id=row["friend_id"], bill_id=row["bill_id"], share_bp=row["share_bp"],
         version=row["version"], language=Language(row["language"]), text=row["text"],
         text_sha256=row["text_sha256"], signed_at=parse_utc_iso(row["signed_at"]),
-        status=AgreementStatus(row["status"]))
+        status=AgreementStatus(row["status"]), translation=row["translation"],
+        translation_language=(Language(row["translation_language"])
+                              if row["translation_language"] else None))
 
 
 class SqliteCover:
@@ -151,15 +154,18 @@ class SqliteCover:
     # -- agreements ------------------------------------------------------------------------
     async def add_agreement(self, request: CoverRequest, friend_id: int, share_bp: int,
                             text: AgreementText, parts: list[tuple[int, Money]],
-                            shown_chat_id: int | None, shown_message_id: int | None) -> Agreement:
+                            shown_chat_id: int | None, shown_message_id: int | None,
+                            translation: AgreementText | None = None) -> Agreement:
         assert fingerprint(text.text) == text.sha256
         rows = await self._conn.execute_fetchall(
             "INSERT INTO agreements (request_id, borrower_id, friend_id, bill_id, share_bp,"
-            " version, language, text, text_sha256, signed_at, shown_chat_id, shown_message_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " version, language, text, text_sha256, signed_at, shown_chat_id, shown_message_id,"
+            " translation, translation_language)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (request.id, request.borrower_id, friend_id, request.bill_id, share_bp, text.version,
              text.language.value, text.text, text.sha256, utc_iso(self._clock.now()),
-             shown_chat_id, shown_message_id))
+             shown_chat_id, shown_message_id, translation.text if translation else None,
+             translation.language.value if translation else None))
         agreement_id = rows[0]["id"]
         await self._conn.executemany(
             "INSERT INTO agreement_instalments (agreement_id, instalment_id, amount)"

@@ -8,7 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from core.clock import Clock, utc_iso
-from core.outbox import Notice, OutboxMessage
+from core.outbox import Lane, Notice, OutboxMessage
 
 
 class SqliteOutbox:
@@ -24,20 +24,22 @@ class SqliteOutbox:
         before = self._conn.total_changes
         await self._conn.executemany(
             "INSERT INTO outbox (key, recipient_id, kind, params, urgent, not_before,"
-            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " next_attempt_at, created_at, lane) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (key) DO NOTHING",
             [(n.key, n.recipient_id, n.kind,
               json.dumps(n.params, ensure_ascii=False, sort_keys=True), int(n.urgent),
-              utc_iso(at), utc_iso(at), now) for n, at in notices])
+              utc_iso(at), utc_iso(at), now, n.lane.value) for n, at in notices])
         return self._conn.total_changes - before
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def due(self, now: datetime, limit: int,
+                  lane: Lane = Lane.BULK) -> list[OutboxMessage]:
         rows = await self._conn.execute_fetchall(
-            "SELECT id, key, recipient_id, kind, params, urgent, attempts FROM outbox"
-            " WHERE status = 'pending' AND next_attempt_at <= ? AND not_before <= ?"
-            " ORDER BY urgent DESC, id LIMIT ?", (utc_iso(now), utc_iso(now), limit))
-        return [OutboxMessage(r[0], r[1], r[2], r[3], json.loads(r[4]), bool(r[5]), r[6])
-                for r in rows]
+            "SELECT id, key, recipient_id, kind, params, urgent, attempts, lane FROM outbox"
+            " WHERE status = 'pending' AND lane = ? AND next_attempt_at <= ?"
+            " AND not_before <= ? ORDER BY urgent DESC, id LIMIT ?",
+            (lane.value, utc_iso(now), utc_iso(now), limit))
+        return [OutboxMessage(r[0], r[1], r[2], r[3], json.loads(r[4]), bool(r[5]), r[6],
+                              Lane(r[7])) for r in rows]
 
     async def mark_sent(self, message_id: int, telegram_message_id: int | None) -> None:
         await self._conn.execute(

@@ -40,6 +40,7 @@ class DueInstalment:
     seq: int
     of: int
     parts: tuple[tuple[int, Money], ...]  # (friend, part) still covered
+    debited_on_day: tuple[int, ...] = ()  # friends whose part had a debit attempt that day
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,20 +154,25 @@ class SqliteServicing:
         return [(r[0], r[1], r[2]) for r in rows]
 
     # -- reminders -------------------------------------------------------------------------
-    async def unpaid_due_on(self, due: date, after_id: int, limit: int) -> list[DueInstalment]:
+    async def unpaid_due_on(self, due: date, after_id: int, limit: int,
+                            day: date) -> list[DueInstalment]:
         rows = await self._conn.execute_fetchall(
             "SELECT i.id, b.borrower_id, i.due_date, i.principal + i.fee, i.paid_amount,"
             " b.merchant, i.seq, b.plan,"
             " (SELECT group_concat(a.friend_id || ':' || ai.amount) FROM agreement_instalments ai"
             "  JOIN agreements a ON a.id = ai.agreement_id WHERE ai.instalment_id = i.id"
-            "  AND ai.status = 'covered')"
+            "  AND ai.status = 'covered'),"
+            " (SELECT group_concat(a.friend_id) FROM agreement_instalments ai"
+            "  JOIN agreements a ON a.id = ai.agreement_id WHERE ai.instalment_id = i.id"
+            "  AND ai.last_attempt_on = ?)"
             " FROM instalments i JOIN bills b ON b.id = i.bill_id WHERE i.status = 'unpaid'"
             " AND i.due_date = ? AND i.id > ? ORDER BY i.id LIMIT ?",
-            (due.isoformat(), after_id, limit))
+            (day.isoformat(), due.isoformat(), after_id, limit))
         found = []
         for r in rows:
             parts = tuple((int(f), Money(int(a))) for f, a in
                           (p.split(":") for p in (r[8] or "").split(",") if p))
+            debited = tuple(int(f) for f in (r[9] or "").split(",") if f)
             found.append(DueInstalment(r[0], r[1], date.fromisoformat(r[2]), Money(r[3]),
-                                       Money(r[4]), r[5], r[6], r[7], parts))
+                                       Money(r[4]), r[5], r[6], r[7], parts, debited))
         return found

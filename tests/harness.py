@@ -21,9 +21,10 @@ class BotHarness(LocalBot):
         overrides = {"telegram_max_rate": 1000, "web_port": 0, "id_hash_key": TEST_ID_KEY,
                      **settings}
 
+        overrides.setdefault("database_path", tmp / "bot.db")
+
         def make(base_url: str) -> Settings:
             return Settings(_env_file=None, telegram_bot_token=TEST_TOKEN,
-                            telegram_api_base_url=base_url, database_path=tmp / "bot.db",
-                            **overrides)
+                            telegram_api_base_url=base_url, **overrides)
 
         super().__init__(FakeBotApi(TEST_TOKEN), make, clock)

@@ -61,6 +61,16 @@ async def ask_by_link(jane, share="100%"):
     return ready, LINK.search(ready.text).group(1)
 
 
+async def to_the_agreement(friend, payload, accept="Accept", band="¥5,000–10,000"):
+    """A verified friend opens the link, accepts and declares income: the agreement shown."""
+    await friend.open_link(payload)
+    review = await friend.reply()
+    incomes = await press_and_edit(friend, review, accept)
+    await press(friend, incomes, band)
+    await friend.reply()  # the review passed
+    return await friend.reply()
+
+
 async def friend_signs(bot, friend, payload, band="¥5,000–10,000"):
     """A verified friend opens the invitation, accepts, declares income and signs."""
     await friend.open_link(payload)
@@ -130,8 +140,10 @@ async def test_contact_route_with_push_and_agreement_document(bot):
     choose = await say_and_expect(jane, "/cover", "Which bill")
     shares = await press_and_edit(jane, choose, "JD Mall")
     routes = await press_and_edit(jane, shares, "50%")
-    await press_and_edit(jane, routes, "Pick a contact")
+    chosen = await press_and_edit(jane, routes, "Pick a contact")
+    assert chosen.text == "How to reach your friend: 👤 Pick a contact." and not chosen.buttons
     picker = await jane.reply()
+    assert picker.text == "Choose the friend with the button below, or /cancel."  # once
     button = picker.keyboard[0]
     assert button["request_users"]["user_is_bot"] is False
     await jane.share_user(button["request_users"]["request_id"], li.id, "Li")
@@ -349,12 +361,7 @@ async def test_two_devices_pressing_sign_at_once_make_one_agreement(bot):
     _, payload = await ask_by_link(jane)
     li = bot.person(3002, "Li", "en")
     await verify(bot, li, number=FRIEND_ID, name="Li Si")
-    await li.open_link(payload)
-    review = await li.reply()
-    incomes = await press_and_edit(li, review, "Accept")
-    await press(li, incomes, "¥5,000–10,000")
-    await li.reply()
-    agreement = await li.reply()
+    agreement = await to_the_agreement(li, payload)
     sign = agreement.buttons[0]["callback_data"]
     await li.press(agreement, data=sign)  # two presses queued before either is handled
     await li.press(agreement, data=sign)
@@ -382,3 +389,48 @@ async def test_requests_lists_states_links_and_buttons(bot):
     assert listing.button_texts == ["✖ Cancel request #2", "↩ Revoke request #1"]
     done = await press_and_edit(jane, listing, "Cancel request #2")
     assert "Request #2 cancelled" in done.text
+
+
+async def test_a_picked_friend_who_never_wrote_to_the_bot_is_shown_by_name(bot):
+    jane = await borrower_with_bill(bot)
+    choose = await say_and_expect(jane, "/cover", "Which bill")
+    shares = await press_and_edit(jane, choose, "JD Mall")
+    routes = await press_and_edit(jane, shares, "50%")
+    await press_and_edit(jane, routes, "Pick a contact")
+    picker = await jane.reply()
+    asked = picker.keyboard[0]["request_users"]
+    assert asked["request_name"] is True and asked["request_username"] is True
+    await jane.share_user(asked["request_id"], 3304, "Wang", last_name="Wu", username="wangwu")
+    told = await jane.reply()
+    assert told.text.startswith("Wang Wu has not started this bot yet") and "#3304" not in told.text
+    assert LINK.search(told.text)  # the link only they can use
+
+
+async def test_each_party_reads_the_agreement_in_their_own_language(bot):
+    """Li signs in Chinese; Jane reads English: she gets a translation made from the same
+    terms when Li signed, marked as one, then the signed original."""
+    jane = await borrower_with_bill(bot)
+    _, payload = await ask_by_link(jane)
+    li = bot.person(3002, "Li", "zh")
+    await verify(bot, li, number=FRIEND_ID, name="李四")
+    shown = await to_the_agreement(li, payload, accept="接受")
+    await press(li, shown, "签署")
+    await catch_up(bot, jane)
+    listing = await say_and_expect(jane, "/agreements", "#1 Li (李*) covers you")
+    await press(jane, listing, "Full text of #1")
+    translated, original = await jane.next("document"), await jane.next("document")
+    english = translated.params["document"]["content"].decode()
+    chinese = original.params["document"]["content"].decode()
+    (signed, sha), = q(bot.db_path, "SELECT text, text_sha256 FROM agreements")
+    assert chinese == signed and chinese in shown.text and "好友代还协议" in chinese
+    assert english.startswith("TRANSLATION FOR REFERENCE. This agreement was signed in "
+                              f"Chinese; the signed original (SHA-256 {sha}) prevails.")
+    assert "FRIEND REPAYMENT AGREEMENT" in english and "Friend (covering party): 李*" in english
+    assert "a translation for reference" in translated.text and sha in original.text
+    # Li, who signed in Chinese, gets the original alone.
+    await catch_up(bot, li)
+    li_list = await say_and_expect(li, "/agreements", "#1")
+    await press(li, li_list, "#1")
+    assert (await li.next("document")).params["document"]["content"].decode() == signed
+    await bot.drained()
+    assert [o for o in li.unread() if o.kind == "document"] == []

@@ -139,6 +139,9 @@ async def each_persons_export_is_what_concerns_them(db_path) -> None:
             events = expected.get(person, set())
             got = {e.id async for e in export(db.reader, "2000", "3000", person, page=7)}
             assert got == events, (person, sorted(got ^ events)[:10])
+    nobody = sqlite3.connect(db_path).execute(
+        "SELECT kind FROM events WHERE parties = '[]'").fetchall()
+    assert nobody == []  # no event concerns nobody
     kinds = {kind for (kind,) in sqlite3.connect(db_path).execute(
         "SELECT e.kind FROM events e JOIN event_parties p ON p.event_id = e.id"
         f" WHERE p.user_id = {LI}")}

@@ -23,6 +23,7 @@ def daihuan(tmp_path):
 
     run.db = tmp_path / "ops.db"
     run.tmp = tmp_path
+    run.env = env
     return run
 
 
@@ -142,3 +143,31 @@ def test_audit_export_round_trips_and_filters_by_user(daihuan):
     assert all("1002" in r[6].split() for r in rows[1:])
     assert daihuan("audit", "export", "--from", "2026-02-01", "--to", "2026-01-01"
                    ).returncode == 1
+
+
+async def test_servicing_from_the_command_line_runs_the_rules_and_plans_the_report(daihuan):
+    """`daihuan servicing` is the daily run itself: servicing, every risk rule, the daily
+    report; the report and the alerts wait in the outbox, and the running bot sends them."""
+    from tests.harness import BotHarness
+
+    daihuan.env["OPERATOR_IDS"] = "9000,9001"
+    daihuan.env["RISK_OVERDUE_DAYS"] = "1"
+    assert daihuan("import-bills", str(ROOT / "examples" / "bills.csv")).returncode == 0
+    done = daihuan("servicing", "--date", "2026-11-20")  # JD-2026-1001 1/6 is 5 days late
+    assert done.returncode == 0, done.stderr
+    assert "risk rules raised 1 alert(s)" in done.stdout
+    assert "daily report planned for 2 operator(s)" in done.stdout
+    assert q(daihuan.db, "SELECT rule, subject FROM alerts") == [("overdue", "instalment:1")]
+    assert q(daihuan.db, "SELECT recipient_id, kind FROM outbox ORDER BY id") == [
+        (9000, "alert"), (9001, "alert"), (9000, "daily_report"), (9001, "daily_report"),
+        (9000, "daily_network"), (9001, "daily_network")]
+    async with BotHarness(daihuan.tmp, operator_ids=frozenset({9000, 9001}),
+                          database_path=daihuan.db) as bot:
+        olga = bot.person(9000, "Olga", "en")
+        alert = await olga.next("message", timeout=10)
+        assert "Alert #1" in alert.text and "overdue" in alert.text
+        report = await olga.next("photo", timeout=10)
+        assert report.text.startswith("Daily report 2026-11-20")
+        assert report.params["photo"]["content"].startswith(b"\x89PNG")
+        assert (await olga.next("message", timeout=10)).text.startswith("Network")
+    assert (daihuan.tmp / "reports" / "daily-2026-11-20.png").exists()

@@ -163,12 +163,12 @@ async def test_reminders_go_to_the_payer_and_wait_for_quiet_hours(db, uow, clock
         await serve(uow, clock, DUE1 + timedelta(days=d))
     kinds = q(db.path, "SELECT recipient_id, kind, json_extract(params, '$.days') FROM outbox"
                        " WHERE kind LIKE 'reminder%' ORDER BY 1, 2, 3")
+    # The friend gets no D0 reminder: the debit's own notice comes first. D+1 and D+3 are
+    # retry days: the failed debit's notice, which says it is overdue, is the one push to
+    # each; at D+3 the part defaulted, so D+7 is the borrower's alone.
     assert kinds == [(5, "reminder_due", 0), (5, "reminder_due", 1), (5, "reminder_due", 3),
-                     (5, "reminder_overdue", 1), (5, "reminder_overdue", 3),
                      (5, "reminder_overdue", 7),
-                     # The friend gets no D0 reminder: the debit's own notice comes first.
-                     (15, "reminder_due", 1), (15, "reminder_due", 3),
-                     (15, "reminder_overdue", 1)]  # at D+3 the part defaulted: the borrower's
+                     (15, "reminder_due", 1), (15, "reminder_due", 3)]
 
 
 async def test_dates_caught_up_late_plan_no_stale_reminders(db, uow, clock):
@@ -209,3 +209,38 @@ async def test_termination_effects_on_debits(db, uow, clock):
                       " AND json_extract(params, '$.instalment') = 2") == [(6,)]
     assert_ledger_invariants(db.path)
     assert_receivables_match(db.path)
+
+
+async def test_a_retry_day_sends_each_party_one_push_about_the_instalment(db, uow, clock):
+    """Friend 12 cannot pay instalment 4. On each retry day the failed debit's notice is
+    the one push to the friend and to the borrower: it says the instalment is overdue too,
+    and the day's overdue reminder is not sent on top of it."""
+    from bot.context import Speaker
+    from bot.i18n import Texts
+    from bot.outbox_sender import render
+    from core.outbox import OutboxMessage
+    from core.users import Language
+
+    await standard_book(uow)
+    for offset in (0, 1, 3, 7):
+        await serve(uow, clock, DUE1 + timedelta(days=offset))
+    pushes = q(db.path, "SELECT recipient_id, kind FROM outbox"
+                        " WHERE json_extract(params, '$.instalment') = 4 ORDER BY id")
+    by_day: dict[int, list[str]] = {}
+    for recipient, kind in pushes:
+        by_day.setdefault(recipient, []).append(kind)
+    assert by_day[12] == ["debit_failed", "debit_failed", "debit_default"]
+    # The borrower: one push on each retry day, then the D+7 overdue notice (no friend
+    # part is left after the default, so nobody else is told that day).
+    assert by_day[2] == ["debit_failed", "debit_failed", "debit_default", "reminder_overdue"]
+    (params,), = q(db.path, "SELECT params FROM outbox WHERE recipient_id = 12"
+                            " AND kind = 'debit_failed' AND key LIKE '%:debit_failed:1'")
+    import json
+
+    say = Speaker(Texts.load(), Language.EN)
+    text, _ = render(OutboxMessage(1, "k", 12, "debit_failed", json.loads(params), True, 0), say)
+    assert "I will try again on 1 Jan 2027" in text and "It is now 1 day(s) overdue." in text
+    (params,), = q(db.path, "SELECT params FROM outbox WHERE recipient_id = 2"
+                            " AND kind = 'debit_failed' AND key LIKE '%:debit_failed:1'")
+    text, _ = render(OutboxMessage(1, "k", 2, "debit_failed", json.loads(params), True, 0), say)
+    assert "Shop2 1/3 is 1 day(s) overdue: ¥100.00 still unpaid." in text

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,25 @@ def test_migrate_creates_database(tmp_path):
     from storage.migrate import available_migrations
     assert f"schema version {available_migrations()[-1].version}" in result.stdout
     assert (tmp_path / "x" / "d.db").exists()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_commands_import_only_what_they_use(tmp_path):
+    """`daihuan --help` loads no settings, Telegram or matplotlib, and the operator commands
+    (servicing among them) no Telegram or matplotlib: they used to spend two seconds
+    importing both before doing anything. Measured by what is imported, not by a clock."""
+    probe = ("import sys, runpy; sys.argv = ['daihuan'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "heavy = {'telegram', 'matplotlib', 'pydantic_settings', 'aiohttp'}\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))")
+    def loaded(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path,
+                              env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+        return done.stdout.strip().splitlines()[-1]
+
+    assert loaded("--help") == "[]"
+    assert loaded("servicing", "--status") == "['pydantic_settings']"

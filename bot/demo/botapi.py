@@ -292,8 +292,7 @@ class FakeBotApi:
         text = params.get("text") or ""
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
+        _check_text(text)
         _check_markup(params.get("reply_markup"))
         message = ChatMessage(self.new_message_id(chat_id), chat_id, True, text,
                               params.get("reply_markup"))
@@ -306,6 +305,7 @@ class FakeBotApi:
         message = self._editable(params)
         text = params.get("text") or ""
         markup = params.get("reply_markup")
+        _check_text(text)
         _check_markup(markup)
         if text == message.text and markup == message.reply_markup:
             raise ApiError(400, "Bad Request: message is not modified")
@@ -324,6 +324,8 @@ class FakeBotApi:
 
     async def _api_answerCallbackQuery(self, params: dict) -> bool:
         query_id = params["callback_query_id"]
+        if _units(params.get("text") or "") > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         if query_id in self._answered:  # Telegram accepts one answer per press
             raise ApiError(400, "Bad Request: query is too old and response timeout expired "
                                 "or query ID is invalid")
@@ -363,6 +365,7 @@ class FakeBotApi:
     async def _api_answerInlineQuery(self, params: dict) -> bool:
         for result in params.get("results") or []:
             _check_markup(result.get("reply_markup"))
+            _check_text((result.get("input_message_content") or {}).get("message_text", ""))
         await self._output("inline", None, None, None, None, params)
         return True
 
@@ -371,6 +374,7 @@ class FakeBotApi:
         if chat_id not in self._chats:
             raise ApiError(400, "Bad Request: chat not found")
         document = params.get("document")
+        _check_caption(params.get("caption"))
         if not isinstance(document, dict) or not document.get("content"):
             raise ApiError(400, "Bad Request: there is no document in the request")
         message = ChatMessage(self.new_message_id(chat_id), chat_id, True, None)
@@ -388,6 +392,7 @@ class FakeBotApi:
         if chat_id not in self._chats:
             raise ApiError(400, "Bad Request: chat not found")
         photo = params.get("photo")
+        _check_caption(params.get("caption"))
         if not isinstance(photo, dict) or not photo.get("content"):
             raise ApiError(400, "Bad Request: there is no photo in the request")
         message = ChatMessage(self.new_message_id(chat_id), chat_id, True, None)
@@ -454,8 +459,26 @@ def _error(code: int, description: str, **extra: Any) -> web.Response:
     return web.json_response(body, status=code)
 
 
+def _units(text: str) -> int:
+    """Telegram counts text in UTF-16 code units: an emoji is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _check_text(text: str) -> None:
+    if _units(text) > 4096:
+        raise ApiError(400, "Bad Request: message is too long")
+
+
+def _check_caption(caption: str | None) -> None:
+    if caption and _units(caption) > 1024:
+        raise ApiError(400, "Bad Request: message caption is too long")
+
+
 def _check_markup(markup: dict | None) -> None:
-    for row in (markup or {}).get("inline_keyboard") or []:
+    rows = (markup or {}).get("inline_keyboard") or []
+    if sum(len(row) for row in rows) > 100:
+        raise ApiError(400, "Bad Request: reply markup is too long")
+    for row in rows:
         for button in row:
             data = button.get("callback_data")
             if data is not None and not 1 <= len(data.encode()) <= 64:
@@ -505,6 +528,24 @@ class FakePerson:
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(command.encode("utf-16-le")) // 2}]
+        await self.api.push_update({"message": message})
+        return message["message_id"]
+
+    async def send_photo(self) -> int:
+        return await self._push(photo=[{"file_id": "p1", "file_unique_id": "p1", "width": 800,
+                                        "height": 500}])
+
+    async def send_sticker(self) -> int:
+        return await self._push(sticker={"file_id": "s1", "file_unique_id": "s1", "width": 1,
+                                         "height": 1, "is_animated": False, "is_video": False,
+                                         "type": "regular"})
+
+    async def send_document(self, name: str = "scan.pdf") -> int:
+        return await self._push(document={"file_id": "d1", "file_unique_id": "d1",
+                                          "file_name": name})
+
+    async def _push(self, **content: Any) -> int:
+        message = self._message(**content)
         await self.api.push_update({"message": message})
         return message["message_id"]
 
@@ -566,11 +607,21 @@ class FakePerson:
             "provider_payment_charge_id": f"provider-{charge_id}"})
         await self.api.push_update({"message": message})
 
-    async def share_user(self, request_id: int, user_id: int, first_name: str) -> int:
-        """Pick someone with a request-users keyboard button."""
-        message = self._message(users_shared={
-            "request_id": request_id, "users": [{"user_id": user_id,
-                                                 "first_name": first_name}]})
+    async def share_user(self, request_id: int, user_id: int, first_name: str,
+                         last_name: str | None = None, username: str | None = None) -> int:
+        """Pick someone with a request-users keyboard button. As Telegram does, the shared
+        user carries a name or a username only if the button asked for it."""
+        asked = next((b["request_users"] for o in reversed(self.api.outputs)
+                      if o.chat_id == self.id for b in o.keyboard
+                      if b.get("request_users", {}).get("request_id") == request_id), {})
+        shared: dict[str, Any] = {"user_id": user_id}
+        if asked.get("request_name"):
+            shared["first_name"] = first_name
+            if last_name:
+                shared["last_name"] = last_name
+        if asked.get("request_username") and username:
+            shared["username"] = username
+        message = self._message(users_shared={"request_id": request_id, "users": [shared]})
         await self.api.push_update({"message": message})
         return message["message_id"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks, keyboards
+from bot import callbacks, keyboards, limits
 from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit, reply
 from bot.formatting import day, local_day
@@ -33,20 +33,22 @@ async def requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not mine:
         await reply(update, say("requests.none"))
         return
-    lines = [say("requests.header")]
+    items = []
     for request in mine:
         who = (say("requests.who", name=await display_name(found, request.friend_id))
                if request.friend_id else "")
-        lines.append(say("requests.item", id=request.id,
-                         merchant=await _merchant(found, request.bill_id),
-                         share=share_text(request.share_bp),
-                         status=say(f"request_status.{request.status.value}"), who=who))
+        item = [say("requests.item", id=request.id,
+                    merchant=await _merchant(found, request.bill_id),
+                    share=share_text(request.share_bp),
+                    status=say(f"request_status.{request.status.value}"), who=who)]
         if request.status.is_open and request.friend_id is None and \
                 request.route is not Route.CONTACT:
-            lines.append(f"  {invite_link(context, request)}")
-    text = "\n".join(lines)
+            item.append(f"  {invite_link(context, request)}")
+        items.append(item)
+    # Whole requests, as many as fit; buttons for exactly those shown.
+    text, shown = limits.fit([say("requests.header")], items, say("list.more_recent"))
     await reply(update, text, reply_markup=keyboards.manage_requests(
-        [(r.id, r.status is CoverStatus.ACCEPTED) for r in mine
+        [(r.id, r.status is CoverStatus.ACCEPTED) for r in mine[:shown]
          if r.status in (CoverStatus.PENDING, CoverStatus.OPENED, CoverStatus.ACCEPTED)], say))
 
 
@@ -63,18 +65,18 @@ async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not mine:
         await reply(update, say("agreements.none"))
         return
-    lines = [say("agreements.header")]
+    items = []
     for a in mine:
         is_friend = a.friend_id == user_id
         other = await display_name(found, a.borrower_id if is_friend else a.friend_id)
-        lines.append(say("agreements.item", id=a.id, role=_role(say, is_friend, other),
-                         merchant=await _merchant(found, a.bill_id),
-                         share=share_text(a.share_bp),
-                         signed=local_day(a.signed_at, found.tz, say.language),
-                         status=say(f"agreement_status.{a.status.value}")))
-    text = "\n".join(lines)
-    await reply(update,
-        text, reply_markup=keyboards.agreement_documents([a.id for a in mine], say))
+        items.append([say("agreements.item", id=a.id, role=_role(say, is_friend, other),
+                          merchant=await _merchant(found, a.bill_id),
+                          share=share_text(a.share_bp),
+                          signed=local_day(a.signed_at, found.tz, say.language),
+                          status=say(f"agreement_status.{a.status.value}"))])
+    text, shown = limits.fit([say("agreements.header")], items, say("list.more_recent"))
+    await reply(update, text, reply_markup=keyboards.agreement_documents(
+        [a.id for a in mine[:shown]], say))
 
 
 async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
@@ -87,7 +89,9 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE,
                    agreement_id: int) -> None:
-    """The exact signed text as a file, for either party only."""
+    """The exact signed text as a file, for either party only. Someone who reads another
+    language than the one it was signed in gets the translation kept with it first, marked
+    as a translation, and the signed original after it."""
     query = update.callback_query
     say = await speaker(update, context)
     async with services(context).uow.read() as tx:
@@ -97,10 +101,19 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE,
         await query.answer(say("callback.invalid"), show_alert=True)
         return
     await query.answer()
+    me = update.effective_user.id  # private: the person who pressed, message or not
+    name = f"daihuan-agreement-{agreement.id}-{agreement.version}"
+    translation = (agreement.text_in(say.language)
+                   if agreement.language is not say.language else None)
+    if translation is not None:
+        original = say(f"language.name.{agreement.language.value}")
+        marked = say("agreements.translation_header", original=original,
+                     sha=agreement.text_sha256) + "\n\n" + translation
+        await context.bot.send_document(
+            me, InputFile(marked.encode("utf-8"), filename=f"{name}-{say.language.value}.txt"),
+            caption=say("agreements.translation_caption", id=agreement.id, original=original))
     await context.bot.send_document(
-        update.effective_user.id,  # private: the person who pressed, message or not
-        InputFile(agreement.text.encode("utf-8"),
-                  filename=f"daihuan-agreement-{agreement.id}-{agreement.version}.txt"),
+        me, InputFile(agreement.text.encode("utf-8"), filename=f"{name}.txt"),
         caption=say("agreements.caption", id=agreement.id, version=agreement.version,
                     sha=agreement.text_sha256))
 

@@ -3,10 +3,12 @@ instalment (confirm, then paid from the wallet once, whatever the taps)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks, keyboards
+from bot import callbacks, keyboards, limits
 from bot.context import Speaker, services, speaker
 from bot.editing import edit, reply
 from bot.formatting import day
@@ -15,7 +17,21 @@ from core.bills import Bill, Instalment, InstalmentStatus
 from core.money import Money
 from core.services.wallet import RepayRefusal, RepayRefused, repay_from_wallet, wallet_view
 
-BILLS_PER_PAGE = 3
+BILLS_PER_PAGE = 3  # at most; fewer when long names and many instalments fill a page
+PAYABLE_PER_PAGE = (limits.BUTTONS - 2) // 2  # two buttons each, and a row to turn pages
+HEADER_ROOM = 80  # "Open bills — page 12 of 12" in either language, and the blank after it
+
+
+@dataclass
+class Page:
+    lines: list[str] = field(default_factory=list)
+    payable: list[tuple[Instalment, str]] = field(default_factory=list)
+    bills: set[int] = field(default_factory=set)
+    size: int = 0
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        self.size += limits.length(line) + 1
 
 
 def _status(instalment: Instalment, today, say: Speaker, covers: list[tuple[str, Money]]) -> str:
@@ -29,22 +45,55 @@ def _status(instalment: Instalment, today, say: Speaker, covers: list[tuple[str,
     return "; ".join([own, *friends])
 
 
+def paginate(bills: list[Bill], today, say: Speaker,
+             covering: dict[int, list[tuple[str, Money]]]) -> list[Page]:
+    """Bills on pages by their measured size: at most three bills, a message's length and
+    a keyboard's buttons a page. A bill too long for one page (a dozen instalments, each
+    covered by friends with long names) goes on over the next, its title repeated."""
+    budget = limits.MESSAGE - HEADER_ROOM
+    pages = [Page()]
+
+    def turn() -> Page:
+        pages.append(Page())
+        return pages[-1]
+
+    for bill in bills:
+        title = say("bills.bill", merchant=bill.merchant, total=bill.total, count=bill.plan,
+                    bought=day(bill.purchased_on, say.language))
+        lines = [(i, limits.cut(say("bills.instalment", seq=i.seq, count=bill.plan,
+                                    due=day(i.due_date, say.language), amount=i.amount,
+                                    status=_status(i, today, say, covering.get(i.id, []))),
+                                budget // 2)) for i in bill.instalments]
+        need = limits.length(title) + 2 + sum(limits.length(line) + 1 for _, line in lines)
+        buttons = sum(1 for i in bill.unpaid if i.own_due)
+        page = pages[-1]
+        if page.lines and (len(page.bills) >= BILLS_PER_PAGE or page.size + need > budget
+                           or len(page.payable) + buttons > PAYABLE_PER_PAGE):
+            page = turn()
+        page.add("")
+        page.add(title)
+        page.bills.add(bill.id)
+        for instalment, line in lines:
+            pays = instalment.status is InstalmentStatus.UNPAID and bool(instalment.own_due)
+            if page.size + limits.length(line) + 1 > budget or (
+                    pays and len(page.payable) >= PAYABLE_PER_PAGE):
+                page = turn()
+                page.add("")
+                page.add(title)
+                page.bills.add(bill.id)
+            page.add(line)
+            if instalment.status is InstalmentStatus.UNPAID:
+                page.payable.append((instalment, bill.merchant))
+    return pages
+
+
 def render_page(bills: list[Bill], page: int, today, say: Speaker,
                 covering: dict[int, list[tuple[str, Money]]] | None = None):
-    pages = max(1, -(-len(bills) // BILLS_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
-    shown = bills[page * BILLS_PER_PAGE:(page + 1) * BILLS_PER_PAGE]
-    lines = [say("bills.header", page=page + 1, pages=pages)]
-    payable = []
-    for bill in shown:
-        lines += ["", say("bills.bill", merchant=bill.merchant, total=bill.total,
-                          count=bill.plan, bought=day(bill.purchased_on, say.language))]
-        for i in bill.instalments:
-            lines.append(say("bills.instalment", seq=i.seq, count=bill.plan,
-                             due=day(i.due_date, say.language), amount=i.amount,
-                             status=_status(i, today, say, (covering or {}).get(i.id, []))))
-        payable += [(i, bill.merchant) for i in bill.unpaid]
-    return "\n".join(lines), keyboards.bills_page(payable, page, pages, say)
+    pages = paginate(bills, today, say, covering or {})
+    page = min(max(page, 0), len(pages) - 1)
+    shown = pages[page]
+    lines = [say("bills.header", page=page + 1, pages=len(pages)), *shown.lines]
+    return "\n".join(lines), keyboards.bills_page(shown.payable, page, len(pages), say)
 
 
 async def _open_bills(context: ContextTypes.DEFAULT_TYPE, user_id: int

@@ -23,6 +23,7 @@ from bot.context import Speaker, services, speaker
 from bot.editing import edit, reply
 from bot.formatting import day
 from bot.handlers.fallback import cancel_conversation
+from bot.handlers.steps import ask_again, fixed
 from core.bills import PLANS, PurchaseError, Quote, make_quote, parse_merchant
 from core.credit import Tier
 from core.money import Money, MoneyError, parse_amount
@@ -199,16 +200,23 @@ async def _available(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Mone
     return rating.available
 
 
+async def _amount_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                         say: Speaker) -> tuple[str, None]:
+    return say("buy.ask_amount", available=await _available(update, context)), None
+
+
 def conversation() -> ConversationHandler:
     text = filters.TEXT & ~filters.COMMAND & PRIVATE
     return ConversationHandler(
         entry_points=[CommandHandler("buy", begin, filters=PRIVATE)],
-        states={
-            MERCHANT: [MessageHandler(text, merchant)],
-            AMOUNT: [MessageHandler(text, amount)],
-            PLAN: [callbacks.BuyPlan.handler(plan), callbacks.BuyCancel.handler(cancel_by_button)],
+        states={  # anything off a step asks it again
+            MERCHANT: [MessageHandler(text, merchant), ask_again(fixed("buy.ask_merchant"))],
+            AMOUNT: [MessageHandler(text, amount), ask_again(_amount_prompt)],
+            PLAN: [callbacks.BuyPlan.handler(plan), callbacks.BuyCancel.handler(cancel_by_button),
+                   ask_again(fixed("steps.use_buttons"))],
             CONFIRM: [callbacks.BuyConfirm.handler(confirm),
-                      callbacks.BuyCancel.handler(cancel_by_button)],
+                      callbacks.BuyCancel.handler(cancel_by_button),
+                      ask_again(fixed("steps.use_buttons"))],
         },
         fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="buy",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 
-from telegram import ReplyKeyboardRemove, Update
+from telegram import ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
     CommandHandler,
     ContextTypes,
@@ -21,6 +21,7 @@ from bot.editing import edit, reply
 from bot.formatting import moment
 from bot.handlers.fallback import cancel_conversation
 from bot.handlers.ops import check_risk
+from bot.handlers.steps import ask_again, fixed
 from bot.notify import display_name
 from bot.outbox_sender import send_now
 from core.bills import Bill, InstalmentStatus
@@ -146,7 +147,9 @@ async def route_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
     query = update.callback_query
     await query.answer()
     if route is Route.CONTACT:
-        await edit(query, say("cover.pick_contact"))
+        # The choice stays on the message it was made on; the picker, a reply keyboard,
+        # can only come with a new message, which asks the one question.
+        await edit(query, say("cover.route_chosen", route=say("cover.route.contact")))
         await reply(update,
             say("cover.pick_contact"), reply_markup=keyboards.pick_contact(_picker(draft), say))
         return CONTACT
@@ -179,15 +182,17 @@ async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not draft or shared.request_id != _picker(draft) or not shared.users:
         await reply(update, say("callback.invalid"))
         return CONTACT if draft else ConversationHandler.END
-    friend_id = shared.users[0].user_id
+    picked = shared.users[0]
+    friend_id = picked.user_id
     created = await _create(update, context, Route.CONTACT, friend_id, say)
     if created is None:
         return ConversationHandler.END
     request, reached = created.request, created.pushed
     found = services(context)
     name = await display_name(found, friend_id)
-    if shared.users[0].first_name and name.startswith("#"):
-        name = shared.users[0].first_name
+    if name.startswith("#"):  # they never wrote to the bot: the name Telegram just gave
+        name = " ".join(filter(None, (picked.first_name, picked.last_name))) or (
+            f"@{picked.username}" if picked.username else name)
     await send_now(context)
     expires = moment(request.expires_at, found.tz, say.language)
     if reached:
@@ -239,16 +244,27 @@ async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await send_now(context)
 
 
+USE_BUTTONS = fixed("steps.use_buttons")
+
+
+async def _picker_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE, say: Speaker
+                         ) -> tuple[str, ReplyKeyboardMarkup | None]:
+    draft = context.user_data.get(DRAFT) or {}
+    return say("cover.pick_contact"), (
+        keyboards.pick_contact(_picker(draft), say) if "nonce" in draft else None)
+
+
 def conversation() -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CommandHandler("cover", begin, filters=PRIVATE),
                       callbacks.CoverInstalment.handler(from_bills)],
-        states={
-            BILL: [callbacks.CoverBill.handler(bill_chosen)],
-            SHARE: [callbacks.CoverShare.handler(share_chosen)],
-            ROUTE: [callbacks.CoverRoute.handler(route_chosen)],
+        states={  # anything off a step asks it again
+            BILL: [callbacks.CoverBill.handler(bill_chosen), ask_again(USE_BUTTONS)],
+            SHARE: [callbacks.CoverShare.handler(share_chosen), ask_again(USE_BUTTONS)],
+            ROUTE: [callbacks.CoverRoute.handler(route_chosen), ask_again(USE_BUTTONS)],
             CONTACT: [MessageHandler(filters.StatusUpdate.USERS_SHARED & PRIVATE,
-                                     contact_picked)],
+                                     contact_picked),
+                      ask_again(_picker_prompt)],
         },
         fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="cover",

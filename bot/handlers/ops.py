@@ -3,29 +3,21 @@ the answer an unknown command gets, so the console does not announce itself."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from telegram import InputFile, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks, keyboards
-from bot.context import Services, Speaker, services, speaker
+from bot import callbacks, keyboards, limits
+from bot.context import Speaker, services, speaker
 from bot.editing import edit, reply
 from bot.formatting import day
 from bot.handlers.fallback import unknown_command
-from bot.notify import display_name
 from bot.outbox_sender import send_now
-from bot.report import chart, overdue_total, window
-from core.agreement import share_text
+from bot.report import network_lines
 from core.money import Money
-from core.network import connected_groups, top_friends
 from core.numerals import parse_int
 from core.services import risk as risk_service
-from core.services.risk import ALL_RULES
+from core.services.daily import network_view
 
-log = logging.getLogger(__name__)
 MAX_USER_ID = 2**53  # Telegram's user ids fit in 52 bits
 
 
@@ -55,8 +47,7 @@ async def ops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         alerts = await tx.risk.open_alerts(10)
         runs = await tx.servicing.runs(3)
         outbox = await tx.outbox.counts()
-        exposure = dict(await tx.risk.exposure())
-        edges = await tx.risk.cover_edges()
+        network = await network_view(tx)
     lines = [say("ops.header", date=day(today, say.language)), "", _stats(stats, say), ""]
     lines.append(say("ops.alerts", count=stats["open_alerts"]) if alerts else
                  say("ops.no_alerts"))
@@ -71,8 +62,8 @@ async def ops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                          defaulted=c["defaulted"], reminders=c["reminders_planned"]))
     lines.append(say("ops.outbox", **{k: outbox.get(k, 0)
                                       for k in ("pending", "sent", "blocked", "failed")}))
-    lines += ["", *await network_lines(found, exposure, edges, say)]
-    text = "\n".join(lines)
+    lines += ["", *network_lines(network, say)]
+    text = limits.cut("\n".join(lines))  # ten alerts and the network: bounded, but names are long
     await reply(update, text, reply_markup=keyboards.alert_actions(
         [(a.id, a.subject) for a in alerts], say))
 
@@ -82,19 +73,6 @@ def _stats(stats: dict[str, int], say: Speaker) -> str:
                exposure=Money(stats["exposure"]), outstanding=Money(stats["outstanding"]),
                b1=Money(stats["overdue_1-30"]), b2=Money(stats["overdue_31-60"]),
                b3=Money(stats["overdue_61-90"]), b4=Money(stats["overdue_90+"]))
-
-
-async def network_lines(found: Services, exposure: dict[int, int], edges: list[tuple[int, int]],
-                        say: Speaker) -> list[str]:
-    lines = [say("ops.network")]
-    for friend, fen, share in top_friends(exposure):
-        lines.append(say("ops.friend_line", name=await display_name(found, friend),
-                         exposure=Money(fen), share=share_text(share)))
-    lines.append(say("ops.groups"))
-    for group in connected_groups(edges, exposure):
-        lines.append(say("ops.group_line", size=len(group.members),
-                         exposure=Money(group.exposure), share=share_text(group.share_bp)))
-    return lines
 
 
 async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
@@ -156,41 +134,3 @@ async def _set_frozen(update: Update, context: ContextTypes.DEFAULT_TYPE,
         await reply(update, say("ops.frozen", user=user_id, reason=reason))
     else:
         await reply(update, say("ops.unfrozen", user=user_id))
-
-
-async def daily_report(context: ContextTypes.DEFAULT_TYPE, business_date) -> None:
-    """After servicing: every rule, then a summary and a chart to every operator; the chart
-    is also saved beside the database."""
-    found = services(context)
-    await risk_service.evaluate(found.uow, found.clock, found.risk, business_date,
-                                found.operator_ids, ALL_RULES)
-    async with found.uow() as tx:
-        stats = await tx.risk.book_stats(business_date)
-        debits = await tx.risk.debit_history(window(business_date))
-        overdue = await tx.risk.overdue_history(window(business_date))
-        runs = {r.business_date: r.counts for r in await tx.servicing.runs(1)}
-    # matplotlib is synchronous and takes a good second: draw in a thread, so the bot keeps
-    # answering people meanwhile.
-    png = await asyncio.to_thread(chart, business_date, stats, debits, overdue)
-    if found.database_path is not None:
-        folder = found.database_path.parent / "reports"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"daily-{business_date.isoformat()}.png").write_bytes(png)
-    counts = runs.get(business_date, {"debited": 0, "failed": 0, "defaulted": 0})
-    async with found.uow.read() as tx:
-        exposure = dict(await tx.risk.exposure())
-        edges = await tx.risk.cover_edges()
-    for operator in sorted(found.operator_ids):
-        say = Speaker(found.texts, await found.people.language(operator))
-        caption = say("report.caption", date=business_date.isoformat(),
-                      debited=counts["debited"], failed=counts["failed"],
-                      defaulted=counts["defaulted"], overdue=overdue_total(stats),
-                      alerts=stats["open_alerts"])
-        network = "\n".join(await network_lines(found, exposure, edges, say))
-        try:
-            await context.bot.send_photo(operator, InputFile(png, filename="daily-report.png"),
-                                         caption=caption)
-            await context.bot.send_message(operator, network)
-        except TelegramError:  # a report is best effort; the alerts went through the outbox
-            log.warning("daily report not delivered to %s", operator, exc_info=True)
-    await send_now(context)

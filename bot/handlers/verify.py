@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import ReplyKeyboardRemove, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     CommandHandler,
@@ -18,12 +18,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks
+from bot import callbacks, keyboards
 from bot.context import services, speaker
 from bot.editing import reply
 from bot.handlers import friend
 from bot.handlers.fallback import cancel_conversation
 from bot.handlers.ops import check_risk
+from bot.handlers.steps import ask_again, fixed
 from core.identity import IdentityError, normalize_phone, parse_legal_name, parse_resident_id
 from core.services import cover
 from core.services.risk import ON_VERIFY
@@ -63,10 +64,7 @@ async def _begin(update: Update, context: ContextTypes.DEFAULT_TYPE, then: int |
             say("verify.already", name=identity.name_mask, id_mask=identity.id_mask))
         return ConversationHandler.END
     context.user_data[DRAFT] = {"then": then}
-    keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton(say("verify.share_button"), request_contact=True)]],
-        resize_keyboard=True, one_time_keyboard=True)
-    await reply(update, say("verify.ask_phone"), reply_markup=keyboard)
+    await reply(update, say("verify.ask_phone"), reply_markup=keyboards.share_phone(say))
     return PHONE
 
 
@@ -151,10 +149,16 @@ def conversation() -> ConversationHandler:
                           begin_for_friend,
                           when=lambda press: press.action is callbacks.FriendAction.VERIFY)],
         states={
+            # Anything else at a step asks it again; a photo or file (an ID card, say) is
+            # deleted first, with a note that the number must be typed.
             PHONE: [MessageHandler(filters.CONTACT & PRIVATE, phone),
-                    MessageHandler(text, phone_as_text)],
-            NAME: [MessageHandler(text, name)],
-            ID_NUMBER: [MessageHandler(text, id_number)],
+                    MessageHandler(text, phone_as_text),
+                    ask_again(fixed("verify.use_button", keyboards.share_phone),
+                              delete_pictures=True)],
+            NAME: [MessageHandler(text, name),
+                   ask_again(fixed("verify.ask_name"), delete_pictures=True)],
+            ID_NUMBER: [MessageHandler(text, id_number),
+                        ask_again(fixed("verify.ask_id"), delete_pictures=True)],
         },
         fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="verify",

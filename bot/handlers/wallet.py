@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from telegram import LabeledPrice, Update
 from telegram.ext import ContextTypes
 
-from bot import callbacks, keyboards
+from bot import callbacks, keyboards, limits
 from bot.context import Speaker, services, speaker
 from bot.editing import reply
 from bot.formatting import local_day
@@ -39,7 +39,7 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     found = services(context)
     user_id = update.effective_user.id
     view = await wallet_view(found.uow, user_id)
-    text = render(view.balance, view.movements, say, found.tz)
+    text = limits.cut(render(view.balance, view.movements, say, found.tz), limits.MESSAGE - 200)
     if found.payment_token:
         await reply(update,
             text + "\n\n" + say("wallet.topup_prompt"), reply_markup=keyboards.top_ups(say))

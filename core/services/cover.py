@@ -13,6 +13,7 @@ from core.agreement import (
     AgreementStatus,
     AgreementTerms,
     AgreementText,
+    other_language,
     render,
 )
 from core.bills import InstalmentStatus
@@ -39,7 +40,7 @@ from core.cover import (
 from core.events import SYSTEM, Event, user_actor
 from core.identity import mask_name
 from core.money import Money
-from core.outbox import IMMEDIATELY, Notice
+from core.outbox import IMMEDIATELY, Lane, Notice
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.users import Language
 
@@ -113,7 +114,8 @@ async def _tell(tx: UnitOfWork, request_id: int, event: str, recipient: int | No
     if recipient is None:
         return
     notice = Notice(f"cover:{request_id}:{event}:{recipient}", recipient, text,
-                    {**params, **({"_button": button} if button else {})}, urgent=True)
+                    {**params, **({"_button": button} if button else {})}, urgent=True,
+                    lane=Lane.NOW)
     await tx.outbox.plan([(notice, IMMEDIATELY)])
 
 
@@ -501,8 +503,10 @@ async def sign(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int, 
         signed = request.transition("sign")
         if not await tx.cover.save_request(signed, request.status):
             raise CoverRefused(CoverRefusal.CLOSED)
+        # The borrower reads it in their own language: the same terms, rendered now.
+        translation = render(terms, other_language(language))
         agreement = await tx.cover.add_agreement(request, friend_id, share_bp, text, parts,
-                                                 chat_id, message_id)
+                                                 chat_id, message_id, translation)
         actor, both = user_actor(friend_id), (request.borrower_id, friend_id)
         await tx.events.append_many(
             [Event(actor, _subject(request), "cover.signed", {"agreement": agreement.id},

@@ -32,54 +32,62 @@ async def evaluate(uow: UnitOfWorkFactory, clock: Clock, policy: RiskPolicy, tod
                    ) -> Evaluation:
     """Run ``rules`` over the book; raise what is new (and tell every operator), clear what
     no longer holds. The same finding stays one alert until it clears."""
+    async with uow() as tx:
+        evaluation = await evaluate_in(tx, clock, policy, today, operators, rules)
+        await tx.commit()
+    return evaluation
+
+
+async def evaluate_in(tx: UnitOfWork, clock: Clock, policy: RiskPolicy, today: date,
+                      operators: frozenset[int], rules: tuple[str, ...] = ALL_RULES
+                      ) -> Evaluation:
+    """``evaluate`` inside a transaction someone else commits (the end of servicing)."""
     now = clock.now()
     raised: list[tuple[int, Finding]] = []
     cleared = 0
-    async with uow() as tx:
-        facts = tx.risk
-        for rule in rules:
-            if rule == "overdue":
-                found = risk.overdue(await facts.overdue(today, policy.overdue_days), policy)
-            elif rule == "exposure":
-                found = risk.exposure(await facts.exposure(), policy)
-            elif rule == "many_borrowers":
-                found = risk.many_borrowers(await facts.borrowers_per_friend(), policy)
-            elif rule == "circular":
-                found = risk.circular(await facts.cover_edges())
-            elif rule == "burst":
-                found = risk.bursts(await facts.bursts(now, policy.burst_minutes), policy)
-            elif rule == "debit_failures":
-                found = risk.debit_failures(
-                    await facts.debit_failures(now, policy.debit_failure_days), policy)
-            elif rule == "shared_identity":
-                found = risk.shared_identity(await facts.shared_identities(now, 30))
-            elif rule == "new_account_large":
-                found = risk.new_account_large(await facts.new_accounts_on_fresh_purchases(
-                    now, policy.fresh_purchase_hours), policy)
-            else:
-                raise ValueError(f"unknown rule {rule}")
-            current = {f.key: f for f in found}
-            open_now = await facts.open_keys(rule)
-            for key in sorted(current.keys() - open_now.keys()):
-                finding = current[key]
-                alert_id = await facts.raise_alert(finding)
-                raised.append((alert_id, finding))
-                await tx.events.append(Event(SYSTEM, f"alert:{alert_id}", "alert.raised",
-                                             {"rule": rule, "subject": finding.subject,
-                                              "severity": finding.severity.value,
-                                              "evidence": finding.evidence},
-                                             parties=people_named(finding.subject,
-                                                                  finding.evidence)))
-                await tx.outbox.plan(_alert_notices(
-                    alert_id, finding.rule, finding.severity.value, finding.subject,
-                    finding.evidence, operators))
-            for key in sorted(open_now.keys() - current.keys()):
-                await facts.clear(open_now[key])
-                await tx.events.append(Event(SYSTEM, f"alert:{open_now[key]}", "alert.cleared",
-                                             {"rule": rule},
-                                             parties=await _alert_parties(tx, open_now[key])))
-                cleared += 1
-        await tx.commit()
+    facts = tx.risk
+    for rule in rules:
+        if rule == "overdue":
+            found = risk.overdue(await facts.overdue(today, policy.overdue_days), policy)
+        elif rule == "exposure":
+            found = risk.exposure(await facts.exposure(), policy)
+        elif rule == "many_borrowers":
+            found = risk.many_borrowers(await facts.borrowers_per_friend(), policy)
+        elif rule == "circular":
+            found = risk.circular(await facts.cover_edges())
+        elif rule == "burst":
+            found = risk.bursts(await facts.bursts(now, policy.burst_minutes), policy)
+        elif rule == "debit_failures":
+            found = risk.debit_failures(
+                await facts.debit_failures(now, policy.debit_failure_days), policy)
+        elif rule == "shared_identity":
+            found = risk.shared_identity(await facts.shared_identities(now, 30))
+        elif rule == "new_account_large":
+            found = risk.new_account_large(await facts.new_accounts_on_fresh_purchases(
+                now, policy.fresh_purchase_hours), policy)
+        else:
+            raise ValueError(f"unknown rule {rule}")
+        current = {f.key: f for f in found}
+        open_now = await facts.open_keys(rule)
+        for key in sorted(current.keys() - open_now.keys()):
+            finding = current[key]
+            alert_id = await facts.raise_alert(finding)
+            raised.append((alert_id, finding))
+            await tx.events.append(Event(SYSTEM, f"alert:{alert_id}", "alert.raised",
+                                         {"rule": rule, "subject": finding.subject,
+                                          "severity": finding.severity.value,
+                                          "evidence": finding.evidence},
+                                         parties=people_named(finding.subject,
+                                                              finding.evidence)))
+            await tx.outbox.plan(_alert_notices(
+                alert_id, finding.rule, finding.severity.value, finding.subject,
+                finding.evidence, operators))
+        for key in sorted(open_now.keys() - current.keys()):
+            await facts.clear(open_now[key])
+            await tx.events.append(Event(SYSTEM, f"alert:{open_now[key]}", "alert.cleared",
+                                         {"rule": rule},
+                                         parties=await _alert_parties(tx, open_now[key])))
+            cleared += 1
     return Evaluation(raised, cleared)
 
 

@@ -19,6 +19,7 @@ again, so re-running it changes nothing and plans nothing, even after later date
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -79,7 +80,12 @@ class _Planner:
 
 
 async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
-                        policy: ServicingPolicy, day: date) -> RunCounts:
+                        policy: ServicingPolicy, day: date,
+                        finish: Callable[[UnitOfWork], Awaitable[None]] | None = None
+                        ) -> RunCounts:
+    """Service ``day``. ``finish`` runs in the transaction that marks the date finished
+    (the risk rules and the daily report): the date is finished exactly when it has run,
+    and a crash before that commit leaves both to be done again."""
     counts = RunCounts()
     async with uow() as tx:
         if await tx.servicing.finished(day):
@@ -94,6 +100,8 @@ async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
     await _reminders(uow, clock, tz, policy, day, counts)
     async with uow() as tx:
         await tx.servicing.finish_run(day)
+        if finish is not None:
+            await finish(tx)
         await tx.commit()
     return counts
 
@@ -136,12 +144,16 @@ async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, coun
     wallet = await wallet_of(tx.ledger, debit.friend_id)
     receivable = await receivable_of(tx.ledger, debit.borrower_id)
     subject = f"instalment:{debit.instalment_id}"
-    facts = {"agreement": debit.agreement_id, "amount": debit.amount.fen,
-             "attempt": debit.attempts, "merchant": debit.merchant, "seq": debit.seq,
-             "of": debit.of, "due": debit.due_date.isoformat(), "instalment": debit.instalment_id}
     instalment = await tx.bills.instalment(debit.instalment_id)
     if instalment is None or debit.amount > instalment.outstanding:
         raise StorageRefused(f"part {debit.amount} exceeds what is left of the instalment")
+    # On a retry day the instalment is overdue too: the debit's notice says so (with what is
+    # still unpaid), and the day's overdue reminder to these two is not sent on top of it.
+    facts = {"agreement": debit.agreement_id, "amount": debit.amount.fen,
+             "attempt": debit.attempts, "merchant": debit.merchant, "seq": debit.seq,
+             "of": debit.of, "due": debit.due_date.isoformat(), "instalment": debit.instalment_id,
+             "late": max(0, (day - debit.due_date).days),
+             "unpaid": instalment.outstanding.fen}
     try:
         posted = await tx.ledger.post(Transfer.between(
             f"debit:{debit.agreement_id}:{debit.instalment_id}:{debit.attempts}", "debit",
@@ -152,6 +164,7 @@ async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, coun
     await tx.servicing.debit_succeeded(debit, day, posted.id)
     complete = await tx.bills.record_payment(debit.instalment_id, debit.friend_id, debit.amount,
                                              "debit", posted.id, day)
+    facts = {**facts, "unpaid": (instalment.outstanding - debit.amount).fen}
     events = [Event(SYSTEM, subject, "debit.succeeded", {**facts, "transfer": posted.id},
                     parties=_both(debit))]
     if complete:
@@ -269,7 +282,7 @@ async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
         after = 0
         while True:
             async with uow() as tx:
-                page = await tx.servicing.unpaid_due_on(due, after, policy.page)
+                page = await tx.servicing.unpaid_due_on(due, after, policy.page, day)
                 if not page:
                     break
                 for inst in page:
@@ -281,13 +294,18 @@ async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
                     for friend, part in inst.parts:  # one friend may hold two agreements
                         by_friend[friend] = by_friend.get(friend, 0) + part.fen
                     # On the due date the friend's debit ran earlier in this same run, and
-                    # its notice (paid, or failed and when it is tried again) says more.
+                    # its notice (paid, or failed and when it is tried again) says more; on a
+                    # retry day that notice says it is overdue too, to the friend and the
+                    # borrower alike, so neither gets a second push about it.
+                    told = set(inst.debited_on_day)
                     friends = {} if kind == "due" and days == 0 else by_friend
+                    if kind == "overdue":
+                        friends = {f: fen for f, fen in friends.items() if f not in told}
                     for friend, fen in friends.items():
                         planner.add(Notice(f"{friend}:{inst.instalment_id}:{kind}{days}:{day}",
                                            friend, f"reminder_{kind}",
                                            {**facts, "amount": fen, "role": "friend"}))
-                    if own.fen > 0 or kind == "overdue":
+                    if (own.fen > 0 or kind == "overdue") and not (kind == "overdue" and told):
                         amount = own if own.fen > 0 else inst.amount - inst.paid
                         planner.add(Notice(
                             f"{inst.borrower_id}:{inst.instalment_id}:{kind}{days}:{day}",

@@ -11,7 +11,7 @@ from core.bills import Instalment, InstalmentStatus
 from core.events import Event, user_actor
 from core.ledger import AccountSpec, InsufficientFunds, Movement, PostedTransfer, Transfer
 from core.money import ZERO, Money
-from core.outbox import IMMEDIATELY, Notice
+from core.outbox import IMMEDIATELY, Lane, Notice
 from core.ports import UnitOfWorkFactory
 
 
@@ -53,7 +53,7 @@ async def top_up(uow: UnitOfWorkFactory, *, user_id: int, amount: Money, source:
                 await tx.outbox.plan([(Notice(
                     f"topup:{source}:{ref}", user_id, "notify.topped_up",
                     {"_money": ["amount", "balance"], "amount": amount.fen,
-                     "balance": balance.fen}, urgent=True), IMMEDIATELY)])
+                     "balance": balance.fen}, urgent=True, lane=Lane.NOW), IMMEDIATELY)])
         await tx.commit()
     return posted
 
