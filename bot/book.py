@@ -16,7 +16,8 @@ async def open_database(settings: Settings, clock: Clock) -> Database:
         await migrate(db, clock)
         if settings.id_hash_key is not None:
             current, previous = settings.identity_hasher().fingerprints
-            await check_key_fingerprints(db, clock, current, previous)
+            await check_key_fingerprints(db, clock, current, previous,
+                                         made=settings.invite_tokens().made)
     except BaseException:
         await db.close()
         raise

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 # start without loading Telegram, matplotlib or the settings machinery they do not need.
 
 
+def _user_id(text: str) -> int:
+    """A Telegram user id as typed: digits of any script, no signs, separators or overflow."""
+    from core.numerals import parse_int
+
+    value = parse_int(text, 1, 2**53)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="daihuan", description="Daihuan (代还) Telegram bot")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -41,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     bills.add_argument("file", type=Path)
     credit = sub.add_parser("credit-wallet",
                             help="record money a user sent by bank transfer into their wallet")
-    credit.add_argument("user_id", type=int)
+    credit.add_argument("user_id", type=_user_id)
     credit.add_argument("amount", help="in yuan, e.g. 100 or 99.50")
     credit.add_argument("--ref", required=True,
                         help="the transfer's reference: recording the same ref again posts "
@@ -63,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
                                                  "actor and time (identity numbers masked)")
     export.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD (local)")
     export.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD, inclusive")
-    export.add_argument("--user", type=int, help="only what concerns this Telegram user id")
+    export.add_argument("--user", type=_user_id,
+                        help="only what concerns this Telegram user id")
     export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     return parser

@@ -20,6 +20,7 @@ from core.money import MoneyError, parse_amount
 from core.numerals import parse_date
 from core.services import imports, wallet
 from core.services.daily import run_daily
+from core.services.servicing import business_dates_to_run
 from storage.events import export
 from storage.migrate import SchemaTooNew, current_version
 from storage.uow import SqliteUnitOfWorkFactory
@@ -105,8 +106,6 @@ async def credit_wallet(settings: Settings, args: argparse.Namespace) -> int:
         amount = parse_amount(args.amount)
     except MoneyError as error:
         return _fail(f"AMOUNT {args.amount!r} is not an amount in yuan ({error.reason.value})")
-    if args.user_id <= 0:
-        return _fail("USER_ID must be a Telegram user id")
     ref = args.ref.strip()
     if not REFERENCE.fullmatch(ref):
         return _fail("--ref must be 1-64 letters, digits or ASCII punctuation, no spaces")
@@ -143,24 +142,37 @@ async def servicing(settings: Settings, args: argparse.Namespace) -> int:
         print("outbox: " + ", ".join(f"{k} {outbox.get(k, 0)}"
                                       for k in ("pending", "sent", "blocked", "failed")))
         return 0
-    day = parse_date(args.date) if args.date else _today(settings)
+    today = _today(settings)
+    day = parse_date(args.date) if args.date else today
     if day is None:
         return _fail(f"--date {args.date!r} is not a date as YYYY-MM-DD")
-    if day > _today(settings):
+    if day > today:
         return _fail(f"--date {day} is in the future; servicing runs for today or earlier")
+    if not settings.operator_ids:
+        print("daihuan: OPERATOR_IDS is not set here, so the daily report goes to no one; "
+              "alerts reach the bot's operators when it next starts", file=sys.stderr)
     async with _storage(settings) as uow:
+        if args.date:  # that date alone
+            days = [day]
+        else:  # as the bot's job does: every date not yet run, up to today
+            async with uow.read() as tx:
+                days = business_dates_to_run(await tx.servicing.last_finished(), today)
         result = await run_daily(uow, SystemClock(), settings.tz, settings.servicing_policy,
-                                 settings.risk_policy, settings.operator_ids, [day])
-    (_, counts), = result.runs
-    if counts.already_finished:
-        print(f"daihuan: servicing for {day} already ran to the end; nothing to do")
-        return 0
-    operators = len(settings.operator_ids)
-    print(f"daihuan: servicing {day}: debited {counts.debited}, failed {counts.failed}, "
-          f"retried {counts.retried}, defaulted {counts.defaulted}, overdue "
-          f"{counts.overdue_marked}, completed {counts.completed}, reminders planned "
-          f"{counts.reminders_planned}; risk rules raised {result.alerts_raised} alert(s); "
-          f"daily report planned for {operators} operator(s) (the bot sends them all)")
+                                 settings.risk_policy, settings.operator_ids, days)
+    for run_day, counts in result.runs:
+        if counts.already_finished:
+            print(f"daihuan: servicing for {run_day} already ran to the end; nothing to do")
+            continue
+        print(f"daihuan: servicing {run_day}: debited {counts.debited}, failed "
+              f"{counts.failed}, retried {counts.retried}, defaulted {counts.defaulted}, "
+              f"overdue {counts.overdue_marked}, completed {counts.completed}, reminders "
+              f"planned {counts.reminders_planned}")
+    if any(not counts.already_finished for _, counts in result.runs):
+        report = (f"the daily report for {result.reported} planned for "
+                  f"{len(settings.operator_ids)} operator(s)" if result.reported else
+                  "no daily report (a later date has run; its report stands)")
+        print(f"daihuan: risk rules raised {result.alerts_raised} alert(s); {report}; the "
+              "running bot sends these")
     return 0
 
 

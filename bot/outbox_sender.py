@@ -181,8 +181,12 @@ class OutboxSender:
             for message in due:
                 by_recipient.setdefault(message.recipient_id, []).append(message)
             slots = asyncio.Semaphore(self._concurrency)
-            await asyncio.gather(*(self._send_in_order(m, counts, slots)
-                                   for m in by_recipient.values()))
+            results = await asyncio.gather(*(self._send_in_order(m, counts, slots)
+                                             for m in by_recipient.values()),
+                                           return_exceptions=True)
+            for result in results:  # one recipient's failure must not end the drain
+                if isinstance(result, Exception):
+                    log.error("outbox batch: %r", result, exc_info=result)
             if counts.rate_limited:
                 break
         return counts
@@ -220,8 +224,11 @@ class OutboxSender:
             self._charts = {day: png}
             if self._services.database_path is not None:
                 folder = self._services.database_path.parent / "reports"
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"daily-{day.isoformat()}.png").write_bytes(png)
+                try:  # a copy on disk is a convenience: a full disk must not hold the report
+                    folder.mkdir(parents=True, exist_ok=True)
+                    (folder / f"daily-{day.isoformat()}.png").write_bytes(png)
+                except OSError:
+                    log.warning("daily chart not saved in %s", folder, exc_info=True)
         counts = report["counts"]
         caption = say("report.caption", date=day.isoformat(), debited=counts["debited"],
                       failed=counts["failed"], defaulted=counts["defaulted"],
@@ -232,7 +239,16 @@ class OutboxSender:
     async def _send(self, message: OutboxMessage, counts: DrainCounts) -> bool:
         found = self._services
         say = Speaker(found.texts, await found.people.language(message.recipient_id))
-        out = await self._outgoing(message, say)
+        try:
+            out = await self._outgoing(message, say)
+        except Exception as error:  # a notice that cannot be drawn stops nobody else's
+            log.exception("outbox message %s (%s) could not be rendered", message.id,
+                          message.kind)
+            async with found.uow() as tx:
+                await tx.outbox.give_up(message.id, "failed", f"render: {error!r}"[:200])
+                await tx.commit()
+            counts.failed += 1
+            return True
         try:
             # Bulk sends leave the last of the rate to people writing to the bot right now.
             lane = ({"rate_limit_args": BULK} if message.lane is Lane.BULK and self._limited

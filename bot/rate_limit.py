@@ -37,8 +37,9 @@ class LaneRateLimiter(BaseRateLimiter[str]):
         self._group_rate, self._group_period = group_max_rate, group_period
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._bulk_turn = asyncio.Lock()
-        self._resumed = asyncio.Event()
-        self._resumed.set()
+        # When Telegram lets the bot send again (loop time): the latest end of every 429
+        # seen, so neither a request that finishes nor a shorter 429 ends a longer pause.
+        self._paused_until = 0.0
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -52,21 +53,22 @@ class LaneRateLimiter(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> bool | dict | list[dict]:
         chat_id = data.get("chat_id")
+        loop = asyncio.get_running_loop()
         for attempt in range(self._max_retries + 1):
+            if chat_id is not None:  # answers to presses and queries are not limited
+                await self._take(chat_id, bulk=rate_limit_args == BULK)
+            # Checked last, right before sending: a request that waited for its turn while
+            # a 429 arrived waits out the pause too.
+            while (pause := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(pause)
             try:
-                await self._resumed.wait()
-                if chat_id is not None:  # answers to presses and queries are not limited
-                    await self._take(chat_id, bulk=rate_limit_args == BULK)
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 if attempt == self._max_retries:
                     raise
                 wait = retry_after(error).total_seconds() + 0.1
                 log.info("Telegram asked to wait %.1f s; every request waits", wait)
-                self._resumed.clear()
-                await asyncio.sleep(wait)
-            finally:
-                self._resumed.set()
+                self._paused_until = max(self._paused_until, loop.time() + wait)
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
     async def _take(self, chat_id: object, bulk: bool) -> None:

@@ -138,6 +138,10 @@ class InviteTokens:
     def payload(self, salt: str) -> str:
         return DEEP_LINK_PREFIX + self.token(salt)
 
+    def made(self, salt: str, token_hash: str) -> bool:
+        """Whether one of these keys made the token stored as ``token_hash``."""
+        return any(self.digest(_token(key, salt)) == token_hash for key in self._keys)
+
     def payload_for(self, request: CoverRequest) -> str:
         """The deep-link payload of an existing request, under whichever key made it."""
         for key in self._keys:

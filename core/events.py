@@ -36,7 +36,7 @@ class Event:
         people = {p for p in self.parties if p is not None}
         kind, _, who = self.actor.partition(":")
         person = parse_int(who, -(2**63), 2**63 - 1) if kind in ("user", "operator") else None
-        if person is not None:
+        if person:  # operator:0 is the command line, nobody's record
             people.add(person)
         return sorted(people)
 

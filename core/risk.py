@@ -148,11 +148,12 @@ def shared_identity(rows: list[tuple[int, str, int]]) -> list[Finding]:
                     {"event": kind, "other_user": other}) for u, kind, other in rows]
 
 
-def new_account_large(rows: list[tuple[int, int, int, int]], policy: RiskPolicy
+def new_account_large(rows: list[tuple[int, int, int, int, int]], policy: RiskPolicy
                       ) -> list[Finding]:
-    """(request, friend, account age in days, purchase principal in fen) for open requests
-    taken by a friend on a purchase made within the fresh window."""
+    """(request, friend, account age in days, purchase principal in fen, borrower) for open
+    requests taken by a friend on a purchase made within the fresh window."""
     return [Finding("new_account_large", f"new_account_large:cover:{r}", Severity.MEDIUM,
-                    f"user:{f}", {"request": r, "account_days": age, "principal": fen})
-            for r, f, age, fen in rows
+                    f"user:{f}", {"request": r, "account_days": age, "principal": fen,
+                                  "borrower": borrower})
+            for r, f, age, fen, borrower in rows
             if age < policy.new_account_days and fen >= policy.large_purchase.fen]

@@ -90,10 +90,10 @@ class SqliteRisk:
         return [tuple(r) for r in rows]
 
     async def new_accounts_on_fresh_purchases(self, now: datetime, hours: int
-                                              ) -> list[tuple[int, int, int, int]]:
+                                              ) -> list[tuple[int, int, int, int, int]]:
         rows = await self._conn.execute_fetchall(
             "SELECT r.id, r.friend_id, CAST(julianday(?) - julianday(u.created_at) AS INTEGER),"
-            " b.principal FROM cover_requests r JOIN users u ON u.id = r.friend_id"
+            " b.principal, r.borrower_id FROM cover_requests r JOIN users u ON u.id = r.friend_id"
             " JOIN bills b ON b.id = r.bill_id WHERE r.status IN ('accepted', 'signed')"
             " AND julianday(r.created_at) - julianday(b.created_at) <= ? / 24.0"
             " AND r.updated_at >= ?",

@@ -127,6 +127,13 @@ class SqliteServicing:
             (day.isoformat(), next_on.isoformat() if next_on else None, int(defaulted),
              debit.agreement_id, debit.instalment_id))
 
+    async def debit_set_aside(self, debit: DebitDue, next_on: date) -> None:
+        """The book refused the debit: try again on ``next_on``, counting no attempt."""
+        await self._conn.execute(
+            "UPDATE agreement_instalments SET next_attempt_on = ?"
+            " WHERE agreement_id = ? AND instalment_id = ? AND status = 'covered'",
+            (next_on.isoformat(), debit.agreement_id, debit.instalment_id))
+
     async def return_future_parts(self, agreement_id: int, after: date) -> list[int]:
         rows = await self._conn.execute_fetchall(
             "UPDATE agreement_instalments SET status = 'returned' WHERE agreement_id = ?"
@@ -135,15 +142,22 @@ class SqliteServicing:
         return sorted(r[0] for r in rows)
 
     # -- overdue, completion -----------------------------------------------------------------
-    async def mark_overdue(self, day: date, limit: int) -> list[tuple[int, int, str]]:
-        """Unpaid instalments past due and not yet marked: (instalment, borrower, due)."""
+    async def mark_overdue(self, day: date, limit: int
+                           ) -> list[tuple[int, int, str, tuple[int, ...]]]:
+        """Unpaid instalments past due and not yet marked: (instalment, borrower, due, the
+        friends whose part of it is still covered)."""
         rows = await self._conn.execute_fetchall(
             "UPDATE instalments SET overdue_since = date(due_date, '+1 day') WHERE id IN ("
             " SELECT id FROM instalments WHERE status = 'unpaid' AND due_date < ?"
             " AND overdue_since IS NULL ORDER BY id LIMIT ?)"
-            " RETURNING id, (SELECT borrower_id FROM bills WHERE bills.id = bill_id), due_date",
+            " RETURNING id, (SELECT borrower_id FROM bills WHERE bills.id = bill_id), due_date,"
+            " (SELECT group_concat(a.friend_id) FROM agreement_instalments ai"
+            "  JOIN agreements a ON a.id = ai.agreement_id"
+            "  WHERE ai.instalment_id = instalments.id AND ai.status = 'covered')",
             (day.isoformat(), limit))
-        return sorted((r[0], r[1], r[2]) for r in rows)
+        return sorted((r[0], r[1], r[2], tuple(sorted({int(f) for f in (r[3] or "").split(",")
+                                                        if f})))
+                      for r in rows)
 
     async def agreements_to_complete(self, limit: int) -> list[tuple[int, int, int]]:
         rows = await self._conn.execute_fetchall(

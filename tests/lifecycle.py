@@ -336,7 +336,7 @@ def concerned(db: Path) -> dict[int, set[int]]:
                 "SELECT id, actor, subject, data FROM events"):
             data = json.loads(data)
             people: set[int | None] = set()
-            if actor.startswith(("user:", "operator:")):
+            if actor.startswith(("user:", "operator:")) and actor != "operator:0":
                 people.add(int(actor.split(":")[1]))
             if subject.startswith("user:"):
                 people |= {int(subject[5:]), data.get("verified_user")}
@@ -351,6 +351,7 @@ def concerned(db: Path) -> dict[int, set[int]]:
             if subject in instalments:
                 people.add(instalments[subject])
                 people |= agreements.get(data.get("agreement"), set())
+                people |= set(data.get("friends", []))  # still covering it when overdue
             if subject in bills:
                 people.add(bills[subject])
             if subject in alerts:

@@ -60,7 +60,8 @@ async def covered_bill(uow, borrower: int, friend: int, yuan: int = 300, share: 
     await cover.review_friend(uow, CONFIG, request_id=rid, friend_id=friend,
                               band=IncomeBand.FROM_20K, today=BOUGHT, now=NOW)
     text = await cover.agreement_preview(uow, CONFIG, request_id=rid, friend_id=friend,
-                                         share_bp=share, language=Language.EN, now=NOW)
+                                         share_bp=share, language=Language.EN, today=BOUGHT,
+                                         now=NOW)
     await cover.sign(uow, CONFIG, request_id=rid, friend_id=friend, share_bp=share,
                      shown_sha256=text.sha256, language=Language.EN, chat_id=None,
                      message_id=None, today=BOUGHT, now=NOW)

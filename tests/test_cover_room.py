@@ -64,7 +64,7 @@ async def test_signing_is_refused_when_room_shrank_after_the_request(db, uow, cl
 
     shown = await cover.agreement_preview(uow, CONFIG, request_id=created.request.id,
                                           friend_id=18, share_bp=5_000, language=Language.EN,
-                                          now=NOW)
+                                          today=DUE1, now=NOW)
     # Meanwhile the borrower pays their own half: nothing is left for the friend to cover.
     await fund(uow, 7, 1000, "own")
     await repay_from_wallet(uow, user_id=7, instalment_id=1, confirmed=Money(5000), today=DUE1)

@@ -49,7 +49,8 @@ async def sign(uow, request_id, friend, share=10_000, language=Language.EN, sha=
     if sha is None:
         sha = (await cover.agreement_preview(uow, CONFIG, request_id=request_id,
                                              friend_id=friend, share_bp=share,
-                                             language=language, now=NOW)).sha256
+                                             language=language, today=TODAY,
+                                             now=NOW)).sha256
     return await cover.sign(uow, CONFIG, request_id=request_id, friend_id=friend, share_bp=share,
                             shown_sha256=sha, language=language, chat_id=friend, message_id=9,
                             today=TODAY, now=NOW)
@@ -109,7 +110,8 @@ async def test_two_presses_of_sign_make_one_agreement(db, uow):
     await verified(uow, 2, born=date(1991, 1, 1))
     await through_review(uow, created.request.id, 2)
     sha = (await cover.agreement_preview(uow, CONFIG, request_id=created.request.id, friend_id=2,
-                                         share_bp=10_000, language=Language.EN, now=NOW)).sha256
+                                         share_bp=10_000, language=Language.EN, today=TODAY,
+                                         now=NOW)).sha256
     results = await asyncio.gather(*(sign(uow, created.request.id, 2, sha=sha)
                                      for _ in range(4)))
     assert sum(not r.already for r in results) == 1
@@ -121,9 +123,20 @@ async def test_stale_text_and_forged_share_are_refused(db, uow):
     bill = await setup_bill(uow, amount=3000)
     created = await ask(uow, bill)
     await verified(uow, 2, born=date(1991, 1, 1))
-    await through_review(uow, created.request.id, 2, band=IncomeBand.UNDER_3K)  # reduce
-    await refused(sign(uow, created.request.id, 2, sha="0" * 64), CoverRefusal.STALE)
+    outcome = await through_review(uow, created.request.id, 2, band=IncomeBand.UNDER_3K)
+    offered = outcome.share_bp  # reduced
+    assert offered < 10_000
+    await refused(sign(uow, created.request.id, 2, share=offered, sha="0" * 64),
+                  CoverRefusal.STALE)
     await refused(sign(uow, created.request.id, 2, share=10_000), CoverRefusal.CAPACITY)
+    # Nor a smaller share than offered: the borrower asked for the offered one, no less.
+    for forged in (1, offered - 500):
+        await refused(cover.agreement_preview(uow, CONFIG, request_id=created.request.id,
+                                              friend_id=2, share_bp=forged,
+                                              language=Language.EN, today=TODAY, now=NOW),
+                      CoverRefusal.STALE)
+        await refused(sign(uow, created.request.id, 2, share=forged, sha="0" * 64),
+                      CoverRefusal.STALE)
     assert q(db.path, "SELECT COUNT(*) FROM agreements") == [(0,)]
 
 

@@ -74,3 +74,24 @@ def test_a_fresh_book_takes_the_first_key(tmp_path):
     assert done.returncode == 0, done.stderr
     assert daihuan(tmp_path, "migrate", key=NEW_KEY).returncode == 0
     assert daihuan(tmp_path, "migrate", key="x" * 40).returncode == 2
+
+
+async def test_a_book_from_before_fingerprints_is_checked_against_its_invitations(tmp_path):
+    """Upgraded books record no key yet: the first key to come is not trusted blindly, it
+    must have made the book's invitation tokens."""
+    import sqlite3
+
+    async with BotHarness(tmp_path, clock=FixedClock(NOW)) as bot:
+        jane = bot.person(3001, "Jane", "en")
+        await verify(bot, jane)
+        await buy_in_chat(jane, "JD Mall", "300", "3 ×")
+        await ask_by_link(jane)
+    conn = sqlite3.connect(tmp_path / "bot.db")
+    conn.execute("DELETE FROM key_fingerprints")  # as the book was before migration 0011
+    conn.commit()
+    conn.close()
+    wrong = daihuan(tmp_path, "migrate", key=NEW_KEY)
+    assert wrong.returncode == 2 and "invitations were not made with" in wrong.stderr
+    assert q(tmp_path / "bot.db", "SELECT COUNT(*) FROM key_fingerprints") == [(0,)]
+    assert daihuan(tmp_path, "migrate").returncode == 0  # the key that made them
+    assert len(q(tmp_path / "bot.db", "SELECT fingerprint FROM key_fingerprints")) == 1

@@ -80,7 +80,8 @@ async def build(path) -> None:
                                       band=IncomeBand.FROM_20K, today=NOW.date(), now=NOW)
             text = await cover.agreement_preview(uow, CONFIG, request_id=rid,
                                                  friend_id=friend, share_bp=3_000,
-                                                 language=Language.EN, now=NOW)
+                                                 language=Language.EN, today=NOW.date(),
+                                                 now=NOW)
             await cover.sign(uow, CONFIG, request_id=rid, friend_id=friend, share_bp=3_000,
                              shown_sha256=text.sha256, language=Language.EN, chat_id=None,
                              message_id=None, today=NOW.date(), now=NOW)

@@ -104,3 +104,20 @@ async def test_events_written_before_parties_existed_get_them(tmp_path, clock):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(sql)
     conn.close()
+
+
+def test_the_parties_backfill_probes_by_key_instead_of_scanning():
+    """Migration 0009 runs once per event on books with millions of them: every table it
+    consults must be reached by its primary key, never scanned."""
+    from storage.migrate import _statements
+
+    conn = sqlite3.connect(":memory:")
+    for migration in available_migrations():
+        for statement in _statements(migration.sql):
+            if migration.version == 9 and statement.startswith("UPDATE events"):
+                plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement)]
+                scans = [step for step in plan if step.startswith("SCAN ")
+                         and not step.startswith(("SCAN CONSTANT ROW", "SCAN key",
+                                                  "SCAN u VIRTUAL", "SCAN (subquery"))]
+                assert scans == ["SCAN events"], scans
+            conn.execute(statement)

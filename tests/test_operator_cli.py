@@ -156,8 +156,13 @@ async def test_servicing_from_the_command_line_runs_the_rules_and_plans_the_repo
     done = daihuan("servicing", "--date", "2026-11-20")  # JD-2026-1001 1/6 is 5 days late
     assert done.returncode == 0, done.stderr
     assert "risk rules raised 1 alert(s)" in done.stdout
-    assert "daily report planned for 2 operator(s)" in done.stdout
+    assert "the daily report for 2026-11-20 planned for 2 operator(s)" in done.stdout
     assert q(daihuan.db, "SELECT rule, subject FROM alerts") == [("overdue", "instalment:1")]
+    # An older date run late: its counts, the rules as of today (the alert stands), and no
+    # report labelled with a date older than the one already reported.
+    older = daihuan("servicing", "--date", "2026-11-18")
+    assert "no daily report (a later date has run" in older.stdout, older.stdout
+    assert q(daihuan.db, "SELECT id, status FROM alerts") == [(1, "open")]
     assert q(daihuan.db, "SELECT recipient_id, kind FROM outbox ORDER BY id") == [
         (9000, "alert"), (9001, "alert"), (9000, "daily_report"), (9001, "daily_report"),
         (9000, "daily_network"), (9001, "daily_network")]

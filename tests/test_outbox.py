@@ -177,3 +177,17 @@ async def test_a_429_pauses_all_sending_for_the_time_telegram_asks(harness):
     await bot.shutdown()
     assert not counts.rate_limited
     assert q(harness.db_path, "SELECT status, COUNT(*) FROM outbox GROUP BY 1") == [("sent", 20)]
+
+
+async def test_a_notice_that_cannot_be_drawn_holds_up_nobody(harness):
+    """A report whose chart cannot be drawn sorts first (it is urgent): it is set aside as
+    failed, and every other notice still goes out."""
+    alice = harness.person(4300, "Alice", "en")
+    await plan(harness, [Notice("broken", alice.id, "daily_report", {"date": "2026-12-29"},
+                                urgent=True), *notices([alice.id], 3)])
+    counts = await OutboxSender(harness.app.bot, services(harness.app)).drain()
+    assert (counts.sent, counts.failed) == (3, 1)
+    assert q(harness.db_path, "SELECT key, status FROM outbox WHERE status != 'sent'") == [
+        ("broken", "failed")]
+    assert q(harness.db_path, "SELECT last_error LIKE 'render:%' FROM outbox"
+                              " WHERE key = 'broken'") == [(1,)]

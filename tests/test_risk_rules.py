@@ -41,9 +41,14 @@ def test_bursts_debit_failures_identity_and_new_accounts():
     assert [f.subject for f in risk.debit_failures([(1, 2), (2, 3)], POLICY)] == ["user:2"]
     (same,) = risk.shared_identity([(7, "identity.duplicate_refused", 3)])
     assert same.severity is Severity.HIGH and same.evidence["other_user"] == 3
-    found = risk.new_account_large([(1, 10, 6, 500_000), (2, 11, 7, 500_000),
-                                    (3, 12, 1, 499_999)], POLICY)
-    assert [f.evidence["request"] for f in found] == [1]
+    found = risk.new_account_large([(1, 10, 6, 500_000, 20), (2, 11, 7, 500_000, 21),
+                                    (3, 12, 1, 499_999, 22)], POLICY)
+    assert [(f.evidence["request"], f.evidence["borrower"]) for f in found] == [(1, 20)]
+    # Whom each alert concerns: the person it is about and everyone its evidence names.
+    from core.services.risk import people_named
+
+    assert people_named(same.subject, same.evidence) == (3, 7)
+    assert people_named(found[0].subject, found[0].evidence) == (10, 20)
 
 
 def test_network_groups_and_top_friends():

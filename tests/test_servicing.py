@@ -5,6 +5,7 @@ import sqlite3
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core.events import Event
 from core.money import Money
 from core.services.servicing import ServicingPolicy, run_servicing
 from core.services.wallet import repay_from_wallet
@@ -244,3 +245,23 @@ async def test_a_retry_day_sends_each_party_one_push_about_the_instalment(db, uo
                             " AND kind = 'debit_failed' AND key LIKE '%:debit_failed:1'")
     text, _ = render(OutboxMessage(1, "k", 2, "debit_failed", json.loads(params), True, 0), say)
     assert "Shop2 1/3 is 1 day(s) overdue: ¥100.00 still unpaid." in text
+
+
+async def test_a_failing_rule_or_report_does_not_hold_servicing_back(db, uow, clock, caplog):
+    """What runs at the end of a date (the rules, the report) runs in the transaction that
+    finishes it; if it fails, its writes are undone and the date still finishes."""
+    import logging
+
+    await standard_book(uow)
+
+    async def broken(tx):
+        await tx.events.append(Event("system", "user:1", "test.half_written", {}, parties=(1,)))
+        raise RuntimeError("a rule with a bug")
+
+    clock.set(datetime.combine(DUE1, time(6, 0), tzinfo=TZ))
+    with caplog.at_level(logging.ERROR):
+        counts = await run_servicing(uow, clock, TZ, POLICY, DUE1, finish=broken)
+    assert counts.debited == 3
+    assert q(db.path, "SELECT finished_at IS NOT NULL FROM servicing_runs") == [(1,)]
+    assert q(db.path, "SELECT COUNT(*) FROM events WHERE kind = 'test.half_written'") == [(0,)]
+    assert any("risk rules or the daily report failed" in r.getMessage() for r in caplog.records)

@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks, keyboards
+from bot import callbacks, keyboards, limits
 from bot.context import Services, Speaker, services, speaker
 from bot.editing import edit, reply
 from bot.formatting import moment
@@ -61,8 +61,11 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return ConversationHandler.END
     nonce = secrets.token_hex(4)
     context.user_data[DRAFT] = {"nonce": nonce, "instalments": None}
-    await reply(update, say("cover.choose_bill"),
-                                              reply_markup=keyboards.cover_bills(bills, nonce, say))
+    # One button a bill, and a keyboard holds a hundred: the others are reached from /bills.
+    text = say("cover.choose_bill") if len(bills) <= limits.BUTTONS else "\n".join(
+        [say("cover.choose_bill"), say("cover.more_bills", count=limits.BUTTONS)])
+    await reply(update, text,
+                reply_markup=keyboards.cover_bills(bills[:limits.BUTTONS], nonce, say))
     return BILL
 
 

@@ -204,7 +204,8 @@ async def _show_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, re
     try:
         text = await cover.agreement_preview(
             found.uow, found.cover, request_id=request_id, friend_id=update.effective_user.id,
-            share_bp=share_bp, language=say.language, now=found.clock.now())
+            share_bp=share_bp, language=say.language, today=found.today(),
+            now=found.clock.now())
     except CoverRefused as refused:
         await reply(update,
             say(f"invite.refused.{refused.reason.value}"))
@@ -225,7 +226,8 @@ async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
         # text is rendered again now and must still carry that fingerprint.
         text = await cover.agreement_preview(
             found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
-            share_bp=press.share_bp, language=say.language, now=found.clock.now())
+            share_bp=press.share_bp, language=say.language, today=found.today(),
+            now=found.clock.now())
         if not text.sha256.startswith(press.sha):
             raise CoverRefused(CoverRefusal.STALE)
         signed = await cover.sign(

@@ -462,11 +462,28 @@ async def _terms(tx: UnitOfWork, request: CoverRequest, friend_id: int, share_bp
     return terms, [(i.id, p) for i, p in parts]
 
 
+async def _offered_share(tx: UnitOfWork, config: CoverConfig, request: CoverRequest,
+                         friend_id: int, share_bp: int, today: date) -> ReviewOutcome:
+    """The review, run again on the band the friend declared: the only share they may see
+    and sign is the one it offers (the request's, or the smaller one it allows). A button
+    naming another share, larger or smaller, was forged or is stale."""
+    band = await tx.cover.income_band(request.id)
+    if band is None:  # not reviewed yet: nothing to show or sign
+        raise CoverRefused(CoverRefusal.STALE)
+    outcome = await _review_in(tx, config, request, friend_id, IncomeBand(band), today)
+    if outcome.decision is Decision.DECLINE or share_bp > outcome.share_bp:
+        raise CoverRefused(CoverRefusal.CAPACITY)
+    if share_bp != outcome.share_bp:
+        raise CoverRefused(CoverRefusal.STALE)
+    return outcome
+
+
 async def agreement_preview(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int,
                             friend_id: int, share_bp: int, language: Language,
-                            now: datetime) -> AgreementText:
+                            today: date, now: datetime) -> AgreementText:
     async with uow() as tx:  # a writing unit: an expired request is marked on the way
         request = await _friend_request(tx, request_id, friend_id, now)
+        await _offered_share(tx, config, request, friend_id, share_bp, today)
         terms, _ = await _terms(tx, request, friend_id, share_bp, config)
     return render(terms, language)
 
@@ -490,16 +507,11 @@ async def sign(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int, 
             return Signed(existing, already=True)
         request = await _friend_request(tx, request_id, friend_id, now)
         await _refuse_same_identity(tx, request, friend_id)
-        band = await tx.cover.income_band(request.id)
-        if band is None:  # signing before the review: the button was forged or stale
-            raise CoverRefused(CoverRefusal.STALE)
+        await _offered_share(tx, config, request, friend_id, share_bp, today)
         terms, parts = await _terms(tx, request, friend_id, share_bp, config)
         text = render(terms, language)
         if text.sha256 != shown_sha256:
             raise CoverRefused(CoverRefusal.STALE)
-        outcome = await _review_in(tx, config, request, friend_id, IncomeBand(band), today)
-        if outcome.decision is Decision.DECLINE or share_bp > outcome.share_bp:
-            raise CoverRefused(CoverRefusal.CAPACITY)
         signed = request.transition("sign")
         if not await tx.cover.save_request(signed, request.status):
             raise CoverRefused(CoverRefusal.CLOSED)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from core.clock import Clock
+from core.clock import Clock, business_date
 from core.network import connected_groups, top_friends
 from core.outbox import IMMEDIATELY, Notice
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -41,18 +41,26 @@ async def run_daily(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
     stands (each day's counts stay in /ops), and a crash never leaves a finished date
     without its report, nor a report of a different book."""
     raised: list[int] = []
+    today = business_date(clock.now(), tz)
 
     async def rules_and_report(tx: UnitOfWork, day: date) -> None:
-        evaluation = await risk_service.evaluate_in(tx, clock, risk, day, operators)
+        # The rules judge the book as of today, whichever date was just serviced: an old
+        # date run late must not clear alerts that still hold. The report is for the newest
+        # serviced date only; an older one run late adds its counts to /ops, no report.
+        evaluation = await risk_service.evaluate_in(tx, clock, risk, today, operators)
         raised.append(len(evaluation.raised))
-        await plan_report_in(tx, day, operators)
+        newest = await tx.servicing.last_finished()
+        if newest is None or newest <= day:
+            await plan_report_in(tx, day, operators)
 
     runs = []
     for n, day in enumerate(days):
         last = n == len(days) - 1
         finish = (lambda tx, d=day: rules_and_report(tx, d)) if last else None
         runs.append((day, await run_servicing(uow, clock, tz, servicing, day, finish)))
-    reported = days[-1] if raised else None
+    async with uow.read() as tx:
+        reported = days[-1] if raised and await tx.servicing.last_finished() == days[-1] \
+            else None
     return DailyResult(runs, sum(raised), reported)
 
 

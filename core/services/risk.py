@@ -98,7 +98,8 @@ def people_named(subject: str, evidence: dict) -> tuple[int, ...]:
     kind, _, who = subject.partition(":")
     if kind == "user":
         people.add(int(who))
-    for value in (evidence.get("borrower"), *evidence.get("users", ())):
+    for value in (evidence.get("borrower"), evidence.get("other_user"),
+                  *evidence.get("users", ())):
         if isinstance(value, int):
             people.add(value)
     return tuple(sorted(people))

@@ -101,7 +101,13 @@ async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
     async with uow() as tx:
         await tx.servicing.finish_run(day)
         if finish is not None:
-            await finish(tx)
+            try:
+                async with tx.savepoint():
+                    await finish(tx)
+            except Exception:
+                # A bug in a rule or the report must not hold servicing itself back: the
+                # date finishes, its money moved; the error is there for operators to see.
+                log.exception("servicing %s: risk rules or the daily report failed", day)
         await tx.commit()
     return counts
 
@@ -124,8 +130,8 @@ async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: Se
                     # set aside for operators and tried again tomorrow.
                     log.error("debit of instalment %s (agreement %s) refused: %s",
                               debit.instalment_id, debit.agreement_id, error)
-                    await tx.servicing.debit_failed(debit, day, day + timedelta(days=1),
-                                                    defaulted=False)
+                    # Not an attempt: nobody was told, so the day's reminders still go.
+                    await tx.servicing.debit_set_aside(debit, day + timedelta(days=1))
                     await tx.events.append(Event(SYSTEM, f"instalment:{debit.instalment_id}",
                                                  "debit.error", {"agreement": debit.agreement_id,
                                                                  "error": str(error)[:200]},
@@ -235,10 +241,13 @@ async def _overdue(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: S
             marked = await tx.servicing.mark_overdue(day, policy.page)
             if not marked:
                 return
+            # Overdue concerns the borrower and the friends still covering a part of it
+            # (they are told too).
             await tx.events.append_many([
                 Event(SYSTEM, f"instalment:{i}", "instalment.overdue",
-                      {"borrower": borrower, "due": due}, parties=(borrower,))
-                for i, borrower, due in marked])
+                      {"borrower": borrower, "due": due, "friends": list(friends)},
+                      parties=(borrower, *friends))
+                for i, borrower, due, friends in marked])
             await tx.servicing.add_counts(day, overdue_marked=len(marked))
             await tx.commit()
         counts.overdue_marked += len(marked)

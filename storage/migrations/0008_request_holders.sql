@@ -11,4 +11,6 @@ CREATE TABLE cover_request_holders (
 -- Requests opened before this table existed: their first opener is in the event log.
 INSERT OR IGNORE INTO cover_request_holders (request_id, user_id, opened_at)
 SELECT CAST(substr(subject, 7) AS INTEGER), json_extract(data, '$.by'), occurred_at
-FROM events WHERE kind = 'cover.opened' AND json_extract(data, '$.by') IS NOT NULL;
+FROM events WHERE kind = 'cover.opened' AND json_extract(data, '$.by') IS NOT NULL
+  AND EXISTS (SELECT 1 FROM cover_requests r
+              WHERE r.id = CAST(substr(events.subject, 7) AS INTEGER));
