@@ -1,12 +1,23 @@
-"""The baseline bot for bench/updates.py: Daihuan's own Application settings (rate limiter,
-per-user ordering, defaults), with one handler that answers every update at once."""
+"""The baseline bot for bench/updates.py: a true no-op. The same transport as Daihuan (the
+bot with its limits, retries and rate limiter, update fetching, per-user ordering) through
+the same run loop (bot/serve.py), with no storage, no jobs and one handler that answers
+every update at once. What Daihuan costs beyond it is what its features cost.
+
+It used to be Daihuan's whole application with the handlers swapped: it opened and migrated
+the database, ran servicing and the outbox jobs, and missed the run loop's gc.freeze(), so
+it paid for storage and full garbage collections that the real bot did not, and came out
+slower than the bot it was meant to bound."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, TypeHandler
+import asyncio
 
-from bot.composition import ALLOWED_UPDATES, build_application
+from telegram import Update
+from telegram.ext import TypeHandler
+
+from bot.composition import METRICS, transport
+from bot.metrics import Metrics
+from bot.serve import serve
 from bot.settings import load_settings
 
 
@@ -18,10 +29,12 @@ async def answer_everything(update: Update, context) -> None:
 
 
 def main() -> None:
-    app: Application = build_application(load_settings())
-    app.handlers.clear()
+    settings = load_settings()
+    metrics = Metrics()
+    app = transport(settings, metrics).build()
+    app.bot_data[METRICS] = metrics
     app.add_handler(TypeHandler(Update, answer_everything))
-    app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    asyncio.run(serve(settings, app=app))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,27 @@ DATABASE = "database"
 METRICS = "metrics"
 
 
+def transport(settings: Settings, metrics: Metrics,
+              fetching: PaymentBookingRequest | None = None) -> ApplicationBuilder:
+    """How the bot talks to Telegram, and nothing else: the bot with its limits, retries and
+    rate limiter, update fetching, and per-user ordering. The real application builds on
+    it; so does the no-op baseline in bench/, so the two differ only in what they do."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is required to build the application")
+    bot = LimitedBot(
+        token=settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot",
+        defaults=Defaults(tzinfo=settings.tz),
+        request=RetryingRequest(connection_pool_size=256,
+                                read_timeout=settings.telegram_timeout_seconds,
+                                write_timeout=settings.telegram_timeout_seconds),
+        get_updates_request=fetching or PaymentBookingRequest(connection_pool_size=1),
+        rate_limiter=LaneRateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3))
+    return (ApplicationBuilder().bot(bot)
+            .concurrent_updates(PerUserUpdateProcessor(metrics=metrics)))
+
+
 def build_application(settings: Settings, clock: Clock | None = None,
                       texts: Texts | None = None) -> Application:
     """The real bot. The database opens in ``post_init`` and closes in ``post_shutdown``."""
@@ -69,20 +90,8 @@ def build_application(settings: Settings, clock: Clock | None = None,
         if db is not None:
             await db.close()
 
-    bot = LimitedBot(
-        token=settings.telegram_bot_token.get_secret_value(),
-        base_url=settings.telegram_api_base_url,
-        base_file_url=settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot",
-        defaults=Defaults(tzinfo=settings.tz),
-        request=RetryingRequest(connection_pool_size=256,
-                                read_timeout=settings.telegram_timeout_seconds,
-                                write_timeout=settings.telegram_timeout_seconds),
-        get_updates_request=fetching,
-        rate_limiter=LaneRateLimiter(overall_max_rate=settings.telegram_max_rate, max_retries=3))
     app = (
-        ApplicationBuilder()
-        .bot(bot)
-        .concurrent_updates(PerUserUpdateProcessor(metrics=metrics))
+        transport(settings, metrics, fetching)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -13,7 +13,10 @@ import gc
 import logging
 import signal
 
+from telegram.ext import Application
+
 from bot.composition import ALLOWED_UPDATES, METRICS, build_application
+from bot.context import SERVICES
 from bot.outbox_sender import sender
 from bot.settings import Settings
 from bot.web import WebServer, webhook_path
@@ -23,12 +26,14 @@ log = logging.getLogger(__name__)
 
 
 async def serve(settings: Settings, webhook: bool = False, clock: Clock | None = None,
-                stop: asyncio.Event | None = None) -> None:
+                stop: asyncio.Event | None = None, app: Application | None = None) -> None:
+    """Run ``app`` (the real bot unless given: bench/noop_bot.py runs its baseline through
+    this same loop) until SIGTERM or SIGINT."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    app = build_application(settings, clock=clock)
+    app = app or build_application(settings, clock=clock)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     server = None
     if webhook or settings.web_port:
@@ -62,7 +67,8 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
         log.info("running (%s)", "webhook" if webhook else "long polling")
         await stop.wait()
         log.info("stopping: finishing running handlers and the current outbox batch")
-        sender(app).stopping = True
+        if SERVICES in app.bot_data:  # the outbox batch in hand finishes; none starts
+            sender(app).stopping = True
         if server is not None:
             # Before PTB stops reading its queue: a webhook request in flight (a payment
             # being booked, say) finishes and queues its update first; new ones are refused

@@ -22,14 +22,15 @@ class SqliteHealth:
 
         (last,), = await rows("SELECT MAX(business_date) FROM servicing_runs"
                               " WHERE finished_at IS NOT NULL")
-        outbox = dict(await rows("SELECT status, COUNT(*) FROM outbox GROUP BY status"))
-        stamp = utc_iso(now)
+        # Totals kept by trigger: the sent notices and the debits only ever grow.
+        totals = dict(await rows("SELECT name, value FROM book_totals"
+                                 " WHERE name >= 'debits:' AND name < 'outbox;'"))
+        outbox = {name.removeprefix("outbox:"): n for name, n in totals.items()
+                  if name.startswith("outbox:") and n}
+        debits = {name.removeprefix("debits:"): n for name, n in totals.items()
+                  if name.startswith("debits:") and n}
         (due,), = await rows("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
-                             " AND not_before <= ? AND COALESCE(next_attempt_at, '') <= ?",
-                             stamp, stamp)
-        debits = {kind.removeprefix("debit."): n for kind, n in await rows(
-            "SELECT kind, COUNT(*) FROM events WHERE kind IN"
-            " ('debit.succeeded', 'debit.failed', 'debit.defaulted') GROUP BY kind")}
+                             " AND next_attempt_at <= ?", utc_iso(now))
         (alerts,), = await rows("SELECT COUNT(*) FROM alerts WHERE status = 'open'")
         # Transfers are never deleted: the largest id is their count, without a scan.
         (transfers,), = await rows("SELECT COALESCE(MAX(id), 0) FROM transfers")

@@ -10,6 +10,8 @@ import aiosqlite
 from core.clock import Clock, utc_iso
 from core.outbox import Lane, Notice, OutboxMessage
 
+_ROWS_PER_INSERT = 500  # 9 values a row: well within SQLite's 32,766 variables
+
 
 class SqliteOutbox:
     def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
@@ -21,25 +23,39 @@ class SqliteOutbox:
         if not notices:
             return 0
         now = utc_iso(self._clock.now())
-        before = self._conn.total_changes
-        await self._conn.executemany(
-            "INSERT INTO outbox (key, recipient_id, kind, params, urgent, not_before,"
-            " next_attempt_at, created_at, lane) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (key) DO NOTHING",
-            [(n.key, n.recipient_id, n.kind,
-              json.dumps(n.params, ensure_ascii=False, sort_keys=True), int(n.urgent),
-              utc_iso(at), utc_iso(at), now, n.lane.value) for n, at in notices])
-        return self._conn.total_changes - before
+        rows = [(n.key, n.recipient_id, n.kind,
+                 json.dumps(n.params, ensure_ascii=False, sort_keys=True), int(n.urgent),
+                 utc_iso(at), utc_iso(at), now, n.lane.value) for n, at in notices]
+        planned = 0
+        # Many rows a statement (one hop to SQLite's thread), and RETURNING counts exactly
+        # the new ones: a key planned before is skipped, and triggers' changes do not count.
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start:start + _ROWS_PER_INSERT]
+            inserted = await self._conn.execute_fetchall(
+                "INSERT INTO outbox (key, recipient_id, kind, params, urgent, not_before,"
+                " next_attempt_at, created_at, lane) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                + " ON CONFLICT (key) DO NOTHING RETURNING id",
+                [value for row in chunk for value in row])
+            planned += len(inserted)
+        return planned
 
     async def due(self, now: datetime, limit: int,
                   lane: Lane = Lane.BULK) -> list[OutboxMessage]:
-        rows = await self._conn.execute_fetchall(
-            "SELECT id, key, recipient_id, kind, params, urgent, attempts, lane FROM outbox"
-            " WHERE status = 'pending' AND lane = ? AND next_attempt_at <= ?"
-            " AND not_before <= ? ORDER BY urgent DESC, id LIMIT ?",
-            (lane.value, utc_iso(now), utc_iso(now), limit))
-        return [OutboxMessage(r[0], r[1], r[2], r[3], json.loads(r[4]), bool(r[5]), r[6],
-                              Lane(r[7])) for r in rows]
+        """Due notices of a lane, urgent ones first, then by when they fell due: ranges of
+        the index on (status, lane, urgent, next_attempt_at), read in its order."""
+        found: list[OutboxMessage] = []
+        for urgent in (1, 0):
+            if len(found) >= limit:
+                break
+            rows = await self._conn.execute_fetchall(
+                "SELECT id, key, recipient_id, kind, params, urgent, attempts, lane FROM outbox"
+                " WHERE status = 'pending' AND lane = ? AND urgent = ? AND next_attempt_at <= ?"
+                " ORDER BY next_attempt_at LIMIT ?",
+                (lane.value, urgent, utc_iso(now), limit - len(found)))
+            found += [OutboxMessage(r[0], r[1], r[2], r[3], json.loads(r[4]), bool(r[5]), r[6],
+                                    Lane(r[7])) for r in rows]
+        return found
 
     async def mark_sent(self, message_id: int, telegram_message_id: int | None) -> None:
         await self._conn.execute(
@@ -70,14 +86,17 @@ class SqliteOutbox:
     async def release_held(self, user_id: int, since: datetime) -> int:
         """Notices held while the user had blocked the bot, planned since ``since``: back
         to pending (older ones are stale and stay held)."""
-        before = self._conn.total_changes
-        await self._conn.execute(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = NULL"
-            " WHERE recipient_id = ? AND status = 'blocked' AND created_at >= ?",
+        # Not before its time: a notice held in quiet hours waits them out still.
+        released = await self._conn.execute_fetchall(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = MAX(?, not_before),"
+            " last_error = NULL WHERE recipient_id = ? AND status = 'blocked'"
+            " AND created_at >= ? RETURNING id",
             (utc_iso(self._clock.now()), user_id, utc_iso(since)))
-        return self._conn.total_changes - before
+        return len(released)
 
     async def counts(self) -> dict[str, int]:
+        """Notices by status, from the totals triggers keep (the sent ones only grow)."""
         rows = await self._conn.execute_fetchall(
-            "SELECT status, COUNT(*) FROM outbox GROUP BY status")
-        return {status: count for status, count in rows}
+            "SELECT substr(name, 8), value FROM book_totals WHERE name >= 'outbox:'"
+            " AND name < 'outbox;'")
+        return {status: count for status, count in rows if count}

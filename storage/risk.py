@@ -45,10 +45,9 @@ class SqliteRisk:
         return [tuple(r) for r in rows]
 
     async def exposure(self) -> list[tuple[int, int]]:
+        """(friend, fen they still cover), from the totals triggers keep."""
         rows = await self._conn.execute_fetchall(
-            "SELECT a.friend_id, SUM(ai.amount) FROM agreement_instalments ai"
-            " JOIN agreements a ON a.id = ai.agreement_id WHERE ai.status = 'covered'"
-            " GROUP BY a.friend_id")
+            "SELECT friend_id, fen FROM friend_exposure WHERE fen > 0 ORDER BY fen DESC")
         return [tuple(r) for r in rows]
 
     async def borrowers_per_friend(self) -> list[tuple[int, int]]:
@@ -65,8 +64,10 @@ class SqliteRisk:
     async def bursts(self, now: datetime, minutes: int) -> list[tuple[int, int, str]]:
         since = utc_iso(now - timedelta(minutes=minutes))
         rows = await self._conn.execute_fetchall(
+            # The last minutes' requests by time, not every borrower's by borrower.
             "SELECT borrower_id, COUNT(*), MIN(created_at) FROM cover_requests"
-            " WHERE created_at >= ? GROUP BY borrower_id", (since,))
+            " INDEXED BY cover_requests_by_time WHERE created_at >= ? GROUP BY borrower_id",
+            (since,))
         return [tuple(r) for r in rows]
 
     async def debit_failures(self, now: datetime, days: int) -> list[tuple[int, int]]:
@@ -103,7 +104,8 @@ class SqliteRisk:
     # -- alerts ----------------------------------------------------------------------------
     async def open_keys(self, rule: str) -> dict[str, int]:
         rows = await self._conn.execute_fetchall(
-            "SELECT key, id FROM alerts WHERE rule = ? AND status != 'cleared'", (rule,))
+            "SELECT key, id FROM alerts WHERE rule = ? AND status IN ('open', 'acknowledged')",
+            (rule,))
         return {k: i for k, i in rows}
 
     async def raise_alert(self, finding: Finding) -> int:
@@ -138,10 +140,16 @@ class SqliteRisk:
         return [_alert(r) for r in rows]
 
     async def open_alerts(self, limit: int = 20) -> list[Alert]:
-        rows = await self._conn.execute_fetchall(
-            f"{_ALERT} WHERE status = 'open' ORDER BY CASE severity WHEN 'high' THEN 0"
-            " WHEN 'medium' THEN 1 ELSE 2 END, id DESC LIMIT ?", (limit,))
-        return [_alert(r) for r in rows]
+        """The most severe first, newest first within each: one index range a severity."""
+        found: list[Alert] = []
+        for severity in ("high", "medium", "low"):
+            if len(found) >= limit:
+                break
+            rows = await self._conn.execute_fetchall(
+                f"{_ALERT} WHERE status = 'open' AND severity = ? ORDER BY id DESC LIMIT ?",
+                (severity, limit - len(found)))
+            found += [_alert(r) for r in rows]
+        return found
 
     # -- freezes ---------------------------------------------------------------------------
     async def set_frozen(self, user_id: int, reason: str | None) -> bool:
@@ -154,16 +162,15 @@ class SqliteRisk:
     # -- statistics and the network ----------------------------------------------------------
     async def book_stats(self, today: date) -> dict[str, int]:
         d = today.isoformat()
-        row = (await self._conn.execute_fetchall(
-            "SELECT (SELECT COUNT(*) FROM users WHERE display_name != ''),"
-            " (SELECT COUNT(*) FROM agreements WHERE status = 'active'),"
-            " (SELECT COALESCE(SUM(amount), 0) FROM agreement_instalments"
-            "  WHERE status = 'covered'),"
-            " (SELECT COALESCE(SUM(principal + fee - paid_amount), 0) FROM instalments"
-            "  WHERE status = 'unpaid'),"
-            " (SELECT COUNT(*) FROM alerts WHERE status = 'open')"))[0]
-        stats = dict(zip(("users", "active_agreements", "exposure", "outstanding",
-                          "open_alerts"), row, strict=True))
+        totals = dict(await self._conn.execute_fetchall(
+            "SELECT name, value FROM book_totals WHERE name IN ('users', 'active_agreements',"
+            " 'covered_fen', 'outstanding_fen')"))
+        (open_alerts,), = await self._conn.execute_fetchall(
+            "SELECT COUNT(*) FROM alerts WHERE status = 'open'")
+        stats = {"users": totals.get("users", 0),
+                 "active_agreements": totals.get("active_agreements", 0),
+                 "exposure": totals.get("covered_fen", 0),
+                 "outstanding": totals.get("outstanding_fen", 0), "open_alerts": open_alerts}
         buckets = await self._conn.execute_fetchall(
             "SELECT CASE WHEN days <= 30 THEN '1-30' WHEN days <= 60 THEN '31-60'"
             " WHEN days <= 90 THEN '61-90' ELSE '90+' END, SUM(left) FROM ("
@@ -184,12 +191,10 @@ class SqliteRisk:
         return [tuple(r) for r in rows]
 
     async def overdue_history(self, since: date) -> list[tuple[str, int]]:
-        """Overdue amount at the end of each business date since ``since``, from the book:
-        an instalment counts on a date after its due date until the date it was paid."""
+        """Overdue amount (past due, not yet paid) at the end of each business date since
+        ``since``, as each run recorded it when it finished."""
         rows = await self._conn.execute_fetchall(
-            "SELECT business_date, (SELECT COALESCE(SUM(i.principal + i.fee), 0)"
-            "  FROM instalments i WHERE i.due_date < r.business_date"
-            "  AND (i.paid_on IS NULL OR i.paid_on > r.business_date))"
-            " FROM servicing_runs r WHERE r.business_date >= ? ORDER BY 1",
+            "SELECT business_date, COALESCE(overdue_fen, 0) FROM servicing_runs"
+            " WHERE business_date >= ? AND finished_at IS NOT NULL ORDER BY business_date",
             (since.isoformat(),))
         return [tuple(r) for r in rows]

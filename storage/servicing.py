@@ -79,9 +79,14 @@ class SqliteServicing:
                                  (*counts.values(), day.isoformat()))
 
     async def finish_run(self, day: date) -> None:
+        """The date is done; the overdue amount at its end is kept with it for the report's
+        history (past due and unpaid: what is at hand, a range of the unpaid index)."""
         await self._conn.execute(
-            "UPDATE servicing_runs SET finished_at = ? WHERE business_date = ?"
-            " AND finished_at IS NULL", (utc_iso(self._clock.now()), day.isoformat()))
+            "UPDATE servicing_runs SET finished_at = ?, overdue_fen = (SELECT"
+            " COALESCE(SUM(principal + fee - paid_amount), 0) FROM instalments"
+            " WHERE status = 'unpaid' AND due_date < ?)"
+            " WHERE business_date = ? AND finished_at IS NULL",
+            (utc_iso(self._clock.now()), day.isoformat(), day.isoformat()))
 
     async def runs(self, limit: int = 10) -> list[ServicingRun]:
         rows = await self._conn.execute_fetchall(
@@ -97,17 +102,17 @@ class SqliteServicing:
 
     # -- debits ----------------------------------------------------------------------------
     async def debits_due(self, day: date, limit: int) -> list[DebitDue]:
-        """Friends' parts due by ``day`` whose next attempt falls today, not tried today."""
-        d = day.isoformat()
+        """Friends' parts whose next attempt falls by ``day``: a range of the index on
+        (status, next_attempt_on). Every attempt moves a part out of it (paid, or its next
+        attempt later, or defaulted), so each page is the next of what is left."""
         rows = await self._conn.execute_fetchall(
             "SELECT ai.agreement_id, ai.instalment_id, ai.amount, ai.attempts, a.friend_id,"
             " a.borrower_id, i.due_date, b.merchant, i.seq, b.plan"
             " FROM agreement_instalments ai JOIN agreements a ON a.id = ai.agreement_id"
             " JOIN instalments i ON i.id = ai.instalment_id JOIN bills b ON b.id = i.bill_id"
-            " WHERE ai.status = 'covered' AND i.status = 'unpaid' AND i.due_date <= ?"
-            " AND (ai.next_attempt_on IS NULL OR ai.next_attempt_on <= ?)"
-            " AND (ai.last_attempt_on IS NULL OR ai.last_attempt_on < ?)"
-            " ORDER BY ai.instalment_id, ai.agreement_id LIMIT ?", (d, d, d, limit))
+            " WHERE ai.status = 'covered' AND ai.next_attempt_on <= ? AND i.status = 'unpaid'"
+            " ORDER BY ai.next_attempt_on, ai.agreement_id, ai.instalment_id LIMIT ?",
+            (day.isoformat(), limit))
         return [DebitDue(r[0], r[1], Money(r[2]), r[3], r[4], r[5], date.fromisoformat(r[6]),
                          r[7], r[8], r[9]) for r in rows]
 
@@ -149,23 +154,22 @@ class SqliteServicing:
         rows = await self._conn.execute_fetchall(
             "UPDATE instalments SET overdue_since = date(due_date, '+1 day') WHERE id IN ("
             " SELECT id FROM instalments WHERE status = 'unpaid' AND due_date < ?"
-            " AND overdue_since IS NULL ORDER BY id LIMIT ?)"
+            " AND overdue_since IS NULL ORDER BY due_date, id LIMIT ?)"
             " RETURNING id, (SELECT borrower_id FROM bills WHERE bills.id = bill_id), due_date,"
             " (SELECT group_concat(a.friend_id) FROM agreement_instalments ai"
             "  JOIN agreements a ON a.id = ai.agreement_id"
-            "  WHERE ai.instalment_id = instalments.id AND ai.status = 'covered')",
+            "  WHERE ai.instalment_id = instalments.id AND +ai.status = 'covered')",
             (day.isoformat(), limit))
         return sorted((r[0], r[1], r[2], tuple(sorted({int(f) for f in (r[3] or "").split(",")
                                                         if f})))
                       for r in rows)
 
-    async def agreements_to_complete(self, limit: int) -> list[tuple[int, int, int]]:
+    async def has_covered_parts(self, agreement_id: int) -> bool:
         rows = await self._conn.execute_fetchall(
-            "SELECT a.id, a.borrower_id, a.friend_id FROM agreements a WHERE a.status = 'active'"
-            " AND NOT EXISTS (SELECT 1 FROM agreement_instalments ai"
-            " WHERE ai.agreement_id = a.id AND ai.status = 'covered') ORDER BY a.id LIMIT ?",
-            (limit,))
-        return [(r[0], r[1], r[2]) for r in rows]
+            # +status: by the agreement's key, not by the status index (most of the book).
+            "SELECT 1 FROM agreement_instalments WHERE agreement_id = ? AND +status = 'covered'"
+            " LIMIT 1", (agreement_id,))
+        return bool(rows)
 
     # -- reminders -------------------------------------------------------------------------
     async def unpaid_due_on(self, due: date, after_id: int, limit: int,

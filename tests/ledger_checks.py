@@ -57,3 +57,31 @@ def assert_receivables_match(path) -> None:
         assert over == [], f"instalments whose payments do not add up: {over}"
     finally:
         conn.close()
+
+
+def assert_book_totals_match(path) -> None:
+    """The totals triggers keep equal what a count of the book gives now."""
+    conn = sqlite3.connect(path)
+    try:
+        totals = dict(conn.execute("SELECT name, value FROM book_totals"))
+        fresh = {
+            "users": "SELECT COUNT(*) FROM users WHERE display_name != ''",
+            "active_agreements": "SELECT COUNT(*) FROM agreements WHERE status = 'active'",
+            "covered_fen": "SELECT COALESCE(SUM(amount), 0) FROM agreement_instalments"
+                           " WHERE status = 'covered'",
+            "outstanding_fen": "SELECT COALESCE(SUM(principal + fee - paid_amount), 0)"
+                               " FROM instalments WHERE status = 'unpaid'",
+            **{f"outbox:{s}": f"SELECT COUNT(*) FROM outbox WHERE status = '{s}'"
+               for s in ("pending", "sent", "blocked", "failed")},
+            **{f"debits:{k}": f"SELECT COUNT(*) FROM events WHERE kind = 'debit.{k}'"
+               for k in ("succeeded", "failed", "defaulted")},
+        }
+        assert {name: conn.execute(sql).fetchone()[0] for name, sql in fresh.items()} == totals
+        exposure = dict(conn.execute(
+            "SELECT a.friend_id, SUM(ai.amount) FROM agreement_instalments ai JOIN agreements a"
+            " ON a.id = ai.agreement_id WHERE ai.status = 'covered' GROUP BY a.friend_id"))
+        kept = {f: fen for f, fen in conn.execute("SELECT friend_id, fen FROM friend_exposure")
+                if fen}
+        assert kept == exposure
+    finally:
+        conn.close()

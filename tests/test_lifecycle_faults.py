@@ -15,7 +15,11 @@ from bot.demo.botapi import _error, too_many_requests
 from bot.jobs import JobContext, drain_job
 from core.clock import FixedClock, parse_utc_iso
 from tests.harness import BotHarness
-from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
+from tests.ledger_checks import (
+    assert_book_totals_match,
+    assert_ledger_invariants,
+    assert_receivables_match,
+)
 from tests.lifecycle import (
     BO,
     JANE,
@@ -115,6 +119,7 @@ async def test_the_lifecycle_under_faults_ends_as_it_does_on_a_clean_line(tmp_pa
     for db in (tmp_path / "clean" / "bot.db", tmp_path / "faulty" / "bot.db"):
         assert_ledger_invariants(db)
         assert_receivables_match(db)
+        assert_book_totals_match(db)
     # The story happened: a debit paid at once, one paid on retry, one defaulted, an early
     # end, the borrower's own payment, an alert and one daily report per servicing step.
     events = Counter(row[3] for row in clean_book["events"])  # (id, actor, subject, kind, …)

@@ -97,6 +97,10 @@ async def test_events_written_before_parties_existed_get_them(tmp_path, clock):
         await migrate(db, clock)
     assert q(path, "SELECT kind, parties FROM events ORDER BY id") == [
         ("debit.failed", "[1,2]"), ("cover.created", "[1,2]"), ("user.frozen", "[2,7]")]
+    from tests.ledger_checks import assert_book_totals_match
+
+    assert_book_totals_match(path)  # migration 0014 counted what was there
+    assert q(path, "SELECT next_attempt_on FROM agreement_instalments") == []  # none covered
     assert q(path, "SELECT user_id, event_id FROM event_parties ORDER BY 1, 2") == [
         (1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (7, 3)]
     conn = sqlite3.connect(path)

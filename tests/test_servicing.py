@@ -10,7 +10,11 @@ from core.money import Money
 from core.services.servicing import ServicingPolicy, run_servicing
 from core.services.wallet import repay_from_wallet
 from tests.dbcheck import q
-from tests.ledger_checks import assert_ledger_invariants, assert_receivables_match
+from tests.ledger_checks import (
+    assert_book_totals_match,
+    assert_ledger_invariants,
+    assert_receivables_match,
+)
 from tests.servicing_book import covered_bill, fund, person, standard_book
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -85,6 +89,7 @@ async def test_retries_then_default_liability(db, uow, clock):
         (2,)]
     counts = await serve(uow, clock, DUE1 + timedelta(days=3))
     assert counts.defaulted == 1
+    assert_book_totals_match(db.path)
     assert q(db.path, "SELECT instalment_id, status FROM agreement_instalments"
                       " WHERE agreement_id = 2 ORDER BY 1") == [
         (4, "defaulted"), (5, "returned"), (6, "returned")]

@@ -1,16 +1,18 @@
 """Daily servicing for one business date (日终批处理), in this order, each step idempotent:
 
-1. debit every friend's part due by the date whose attempt falls today (attempt 0 on the
-   due date, then the retry days after it); a debit's ledger key names the agreement, the
-   instalment and the attempt, so nothing is ever debited twice;
+1. debit every friend's part whose next attempt falls by the date (attempt 0 on the due
+   date, then the retry days after it); a debit's ledger key names the agreement, the
+   instalment and the attempt, so nothing is ever debited twice. The debit that pays an
+   agreement's last covered part completes it;
 2. after the last failed retry, default liability: the part returns to the borrower as
    overdue, the friend's record carries the default, the agreement is suspended and its
    future parts return to the borrower;
 3. mark instalments overdue;
-4. complete agreements with nothing left to debit;
-5. plan the day's reminders and overdue notices into the outbox.
+4. plan the day's reminders and overdue notices into the outbox;
+5. finish the date (with the risk rules and the daily report, see core.services.daily).
 
-Every step reads what is still to do from the database, a page at a time, and commits a page
+Every step reads what is still to do from the database through an index that leads with
+what is due (a date, a status and a date), a page at a time, and commits a page
 with its effects and counters in one transaction: a run killed anywhere and started again
 finishes in the state an uninterrupted run reaches. A date that ran to its end is not run
 again, so re-running it changes nothing and plans nothing, even after later dates ran.
@@ -96,7 +98,6 @@ async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
         await tx.commit()
     await _debits(uow, clock, tz, policy, day, counts)
     await _overdue(uow, clock, tz, policy, day, counts)
-    await _complete(uow, clock, tz, policy, day, counts)
     await _reminders(uow, clock, tz, policy, day, counts)
     async with uow() as tx:
         await tx.servicing.finish_run(day)
@@ -139,9 +140,10 @@ async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: Se
                     page.failed += 1
             await planner.flush(tx)
             await tx.servicing.add_counts(day, debited=page.debited, failed=page.failed,
-                                          retried=page.retried, defaulted=page.defaulted)
+                                          retried=page.retried, defaulted=page.defaulted,
+                                          completed=page.completed)
             await tx.commit()
-        for name in ("debited", "failed", "retried", "defaulted"):
+        for name in ("debited", "failed", "retried", "defaulted", "completed"):
             setattr(counts, name, getattr(counts, name) + getattr(page, name))
 
 
@@ -177,6 +179,16 @@ async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, coun
         events.append(Event(SYSTEM, subject, "instalment.paid",
                             {"last_payment": posted.id, "agreement": debit.agreement_id},
                             parties=_both(debit)))
+    # The last covered part paid: the agreement is complete (only a debit can take a part
+    # out of cover without ending the agreement, so this is the one place to look).
+    if not await tx.servicing.has_covered_parts(debit.agreement_id):
+        await tx.cover.end_agreement(debit.agreement_id, AgreementStatus.COMPLETED, "paid")
+        events.append(Event(SYSTEM, f"agreement:{debit.agreement_id}", "agreement.completed",
+                            {}, parties=_both(debit)))
+        counts.completed += 1
+        for party, _ in _parties(debit):
+            planner.add(Notice(f"{party}:agreement:{debit.agreement_id}:completed", party,
+                               "agreement_completed", {"agreement": debit.agreement_id}))
     await tx.events.append_many(events)
     counts.debited += 1
     counts.retried += debit.attempts > 0
@@ -251,28 +263,6 @@ async def _overdue(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: S
             await tx.servicing.add_counts(day, overdue_marked=len(marked))
             await tx.commit()
         counts.overdue_marked += len(marked)
-
-
-async def _complete(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
-                    policy: ServicingPolicy, day: date, counts: RunCounts) -> None:
-    planner = _Planner(clock, tz, policy.quiet)
-    while True:
-        async with uow() as tx:
-            done = await tx.servicing.agreements_to_complete(policy.page)
-            if not done:
-                return
-            for agreement_id, borrower_id, friend_id in done:
-                await tx.cover.end_agreement(agreement_id, AgreementStatus.COMPLETED, "paid")
-                await tx.events.append(Event(SYSTEM, f"agreement:{agreement_id}",
-                                             "agreement.completed", {},
-                                             parties=(borrower_id, friend_id)))
-                for party in (borrower_id, friend_id):
-                    planner.add(Notice(f"{party}:agreement:{agreement_id}:completed", party,
-                                       "agreement_completed", {"agreement": agreement_id}))
-            await planner.flush(tx)
-            await tx.servicing.add_counts(day, completed=len(done))
-            await tx.commit()
-        counts.completed += len(done)
 
 
 async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
