@@ -121,7 +121,9 @@ def build(path: Path, size: int, due_every: int = 10) -> None:
 def _due(k: int, due_every: int) -> date:
     if k % due_every == 0:
         return DAY
-    return DAY + timedelta(days=1 + k % 300)  # the rest later on: untouched today
+    # The rest later on, past the reminder days: nothing to do with them today, so books
+    # of any size with the same instalments due have the same work.
+    return DAY + timedelta(days=10 + k % 300)
 
 
 async def serve(path: Path) -> float:

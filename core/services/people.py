@@ -39,13 +39,18 @@ class People:
         self._known.pop(user_id, None)
 
     async def language(self, user_id: int) -> Language:
-        """The language to write to someone in, whether or not they are writing to us now."""
+        """The language to write to someone in, whether or not they are writing to us now.
+        Remembered: a servicing run's notices to one person read it once, not each time."""
         cached = self._known.get(user_id)
         if cached is not None:
+            self._known.move_to_end(user_id)
             return cached.effective_language
         async with self._uow.read() as tx:
             user = await tx.users.get(user_id)
-        return user.effective_language if user is not None else Language.EN
+        if user is None:
+            return Language.EN
+        self._remember(user)
+        return user.effective_language
 
     def _remember(self, user: User) -> None:
         self._known[user.id] = user
