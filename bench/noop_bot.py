@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 
 from telegram import Update
-from telegram.ext import TypeHandler
+from telegram.ext import Application, TypeHandler
 
 from bot.composition import METRICS, transport
 from bot.metrics import Metrics
 from bot.serve import serve
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 
 async def answer_everything(update: Update, context) -> None:
@@ -28,13 +28,17 @@ async def answer_everything(update: Update, context) -> None:
         await update.effective_message.reply_text("ok")
 
 
-def main() -> None:
-    settings = load_settings()
+def baseline(settings: Settings) -> Application:
     metrics = Metrics()
     app = transport(settings, metrics).build()
     app.bot_data[METRICS] = metrics
     app.add_handler(TypeHandler(Update, answer_everything))
-    asyncio.run(serve(settings, app=app))
+    return app
+
+
+def main() -> None:
+    settings = load_settings()
+    asyncio.run(serve(settings, app=baseline(settings)))
 
 
 if __name__ == "__main__":

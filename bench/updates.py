@@ -140,8 +140,15 @@ async def _until(done, timeout: float = 120) -> None:
         await asyncio.sleep(0.005)
 
 
+def percentiles(latencies: list[float]) -> list[float]:
+    """p1..p99; a run that timed fewer than two answers has no spread to speak of."""
+    if len(latencies) < 2:
+        return [latencies[0] if latencies else float("nan")] * 99
+    return statistics.quantiles(latencies, n=100)
+
+
 def report(name: str, result: Result, rate: float) -> None:
-    q = statistics.quantiles(result.latencies, n=100) if len(result.latencies) > 2 else [0] * 99
+    q = percentiles(result.latencies)
     behind = "" if result.offered >= 0.95 * rate else (
         f"; COULD NOT KEEP UP: {result.offered:.0f}/s offered of {rate:.0f}/s")
     print(f"{name:<10} {result.throughput:8.1f} updates/s flat out, {result.cpu_ms:5.2f} ms CPU "
@@ -164,14 +171,27 @@ class Bot:
                "TELEGRAM_API_BASE_URL": self.api.base_url, "ID_HASH_KEY": TEST_ID_KEY,
                "DATABASE_PATH": str(self.tmp / f"{self.module}.db"),
                "TELEGRAM_MAX_RATE": "1000", "LOG_LEVEL": "WARNING", "WEB_PORT": "0"}
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", self.module, env=env, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE)
-        await _until(lambda: any(method == "getUpdates" for method, _ in self.api.calls), 60)
+        self.log = self.tmp / f"{self.module}.log"
+        with self.log.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", self.module, env=env, stdout=asyncio.subprocess.DEVNULL,
+                stderr=log)
+        await _until(lambda: self.process.returncode is not None
+                     or any(method == "getUpdates" for method, _ in self.api.calls), 60)
+        self.check_alive()
         await asyncio.sleep(float(os.environ.get("BENCH_WARMUP", "1")))  # past start-up work
         return self
 
+    def check_alive(self) -> None:
+        if self.process.returncode is not None:
+            tail = self.log.read_text(errors="replace").splitlines()[-15:]
+            raise SystemExit(f"{self.module} exited with {self.process.returncode}:\n"
+                             + "\n".join(tail))
+
     async def __aexit__(self, *exc: object) -> None:
+        if self.process.returncode is not None:
+            await self.api.stop()
+            return
         self.process.send_signal(signal.SIGINT)
         await self.api.release_polls()
         try:
@@ -203,7 +223,7 @@ async def main(users: int, updates: int, rate: float, seconds: float) -> None:
     print(f"offered rate: {why}")
     report("no-op PTB", baseline, chosen)
     report("Daihuan", measured, chosen)
-    p99 = statistics.quantiles(measured.latencies, n=100)[98]
+    p99 = percentiles(measured.latencies)[98]
     print(f"Daihuan / no-op throughput: {measured.throughput / baseline.throughput:.2f}"
           f"   (goal >= 0.5)")
     print(f"Daihuan / no-op CPU per update: {measured.cpu_ms / baseline.cpu_ms:.2f}"

@@ -42,7 +42,8 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
                            settings.servicing_time)
     await app.initialize()
     try:
-        await app.post_init(app)
+        if app.post_init:
+            await app.post_init(app)
         if server is not None:
             try:
                 await server.start()
@@ -83,7 +84,8 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
         if server is not None:
             await server.stop()
         await app.shutdown()
-        await app.post_shutdown(app)
+        if app.post_shutdown:
+            await app.post_shutdown(app)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     log.info("stopped")
