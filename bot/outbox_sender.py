@@ -19,13 +19,13 @@ from datetime import date, datetime, timedelta
 from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import keyboards, limits
+from bot import limits
 from bot.context import Services, Speaker
-from bot.formatting import day
+from bot.notices import render
 from bot.rate_limit import BULK, retry_after
-from bot.report import chart, network_lines, overdue_total
-from core.money import Money
-from core.outbox import Lane, OutboxMessage
+from bot.report import chart
+from core.outbox import Lane, NoticeKind, OutboxMessage
+from core.services.cover import display_name
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(seconds=300)
@@ -56,77 +56,6 @@ class DrainCounts:
         self.failed += other.failed
         self.rate_limited |= other.rate_limited
         self.blocked_users |= other.blocked_users
-
-
-def render(message: OutboxMessage, say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
-    if message.kind.startswith(("notify.", "invite.")):
-        return _render_cover(message, say)
-    if message.kind == "alert":
-        return _render_alert(message, say)
-    params = dict(message.params)
-    role = params.pop("role", None)
-    if role is None and message.kind.startswith(("debit_", "reminder_")):
-        role = "borrower"
-    key = f"notice.{message.kind}" + (f".{role}" if role else "")
-    if key not in say.texts.keys(say.language):
-        return say("servicing.unknown_notice"), None
-    if "amount" in params:
-        params["amount"] = Money(int(params["amount"]))
-    for name in ("due", "next"):
-        if name in params:
-            params[name] = day(date.fromisoformat(params[name]), say.language)
-    if "days" in params:
-        days = int(params["days"])
-        params["when"] = say("when.0") if days == 0 else say("when.1") if days == 1 else \
-            say("when.n", days=days)
-    text = say(key, **params) + _still_overdue(message.kind, role, params, say)
-    if role == "friend":
-        markup = keyboards.my_wallet(say)
-    elif role == "borrower":
-        markup = keyboards.my_bills(say)
-    else:
-        markup = None
-    return text, markup
-
-
-def _still_overdue(kind: str, role: str | None, params: dict, say: Speaker) -> str:
-    """On a retry day the debit's notice is the day's one push about the instalment: it
-    says the instalment is overdue too (to the borrower, with what is still unpaid)."""
-    late, unpaid = int(params.get("late", 0)), int(params.get("unpaid", 0))
-    if not kind.startswith("debit_") or late <= 0:
-        return ""
-    if role == "friend" and kind == "debit_failed":
-        return " " + say("notice.overdue_suffix.friend", days=late)
-    if role == "borrower" and unpaid > 0:
-        return " " + say("notice.overdue_suffix.borrower", days=late, unpaid=Money(unpaid),
-                         merchant=params["merchant"], seq=params["seq"], of=params["of"])
-    return ""
-
-
-def _render_cover(message: OutboxMessage,
-                  say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Notices about requests and agreements: the kind is the text's key."""
-    params = dict(message.params)
-    button = params.pop("_button", None)
-    for name in params.pop("_money", []):
-        params[name] = Money(int(params[name]))
-    if message.kind not in say.texts.keys(say.language):
-        return say("servicing.unknown_notice"), None
-    markup = None
-    if button and button[0] == "revoke":
-        markup = keyboards.revoke_request(int(button[1]), say)
-    elif button and button[0] == "view":
-        markup = keyboards.view_request(int(button[1]), say)
-    return say(message.kind, **params), markup
-
-
-def _render_alert(message: OutboxMessage,
-                  say: Speaker) -> tuple[str, InlineKeyboardMarkup | None]:
-    p = message.params
-    evidence = ", ".join(f"{k}={v}" for k, v in sorted(p["evidence"].items()))
-    text = say("notice.alert", id=p["id"], severity=p["severity"], rule=say(f"rule.{p['rule']}"),
-               subject=p["subject"], evidence=evidence)
-    return text, keyboards.alert_actions([(int(p["id"]), p["subject"])], say)
 
 
 class OutboxSender:
@@ -201,17 +130,21 @@ class OutboxSender:
                     return
 
     async def _outgoing(self, message: OutboxMessage, say: Speaker) -> Outgoing:
-        """The notice as Telegram will take it: a long alert's evidence or a report's
-        caption is cut by its measured length, whole lines kept."""
-        if message.kind == "daily_report":
-            report = await self._report(message.params, say)
-            return Outgoing(limits.cut(report.text, limits.CAPTION), photo=report.photo)
-        if message.kind == "daily_network":
-            return Outgoing(limits.cut("\n".join(network_lines(message.params, say))))
-        text, markup = render(message, say)
+        """The notice as Telegram will take it (bot.notices says what it reads): a long
+        alert's evidence or a report's caption is cut by its measured length, whole lines
+        kept."""
+        name = None
+        party = message.params.get("party")
+        if party is not None:  # who acted, by the name they have now
+            async with self._services.uow.read() as tx:
+                name = await display_name(tx, int(party))
+        text, markup = render(message, say, name)
+        if message.kind == NoticeKind.DAILY_REPORT:
+            photo = await self._chart(message.params)
+            return Outgoing(limits.cut(text, limits.CAPTION), markup, photo=photo)
         return Outgoing(limits.cut(text), markup)
 
-    async def _report(self, report: dict, say: Speaker) -> Outgoing:
+    async def _chart(self, report: dict) -> bytes:
         """The chart of a daily report, drawn once per date however many operators get it,
         and saved beside the database."""
         day = date.fromisoformat(report["date"])
@@ -229,12 +162,7 @@ class OutboxSender:
                     (folder / f"daily-{day.isoformat()}.png").write_bytes(png)
                 except OSError:
                     log.warning("daily chart not saved in %s", folder, exc_info=True)
-        counts = report["counts"]
-        caption = say("report.caption", date=day.isoformat(), debited=counts["debited"],
-                      failed=counts["failed"], defaulted=counts["defaulted"],
-                      overdue=overdue_total(report["stats"]),
-                      alerts=report["stats"]["open_alerts"])
-        return Outgoing(caption, photo=png)
+        return png
 
     async def _send(self, message: OutboxMessage, counts: DrainCounts) -> bool:
         found = self._services

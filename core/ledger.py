@@ -22,6 +22,16 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces: safe i
 _CODE = re.compile(r"^[a-z_]+(:[A-Za-z0-9_.-]+)*$")
 
 
+class TransferKind(StrEnum):
+    """Why money moved: each kind has one idempotency-key builder (core.accounts)."""
+
+    TOP_UP = "topup"  # into a wallet, from a payment provider or a bank transfer
+    REPAYMENT = "repayment"  # a borrower pays an instalment from their wallet
+    DEBIT = "debit"  # a friend's wallet pays the part they cover, on its due date
+    PURCHASE = "purchase"  # a purchase on credit: receivable to merchant (and fee)
+    REVERSAL = "reversal"  # undoes one earlier transfer, leg by leg
+
+
 class AccountKind(StrEnum):
     WALLET = "wallet"  # a user's prepaid balance; never below zero
     RECEIVABLE = "receivable"  # what a borrower owes the platform; never above zero
@@ -65,10 +75,16 @@ class Account:
     max_balance: Money | None
 
     def allows(self, delta: Money) -> bool:
+        return self.refusal(delta) is None
+
+    def refusal(self, delta: Money) -> BalanceLimitBroken | None:
+        """Why moving ``delta`` through this account is refused, or None if it is not."""
         after = self.balance + delta
         if self.min_balance is not None and after < self.min_balance:
-            return False
-        return not (self.max_balance is not None and after > self.max_balance)
+            return InsufficientFunds(self.id)
+        if self.max_balance is not None and after > self.max_balance:
+            return AboveMaximum(self.id)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +108,7 @@ class Transfer:
     """
 
     key: str
-    kind: str
+    kind: TransferKind | str  # str: tests and tools may name their own kinds
     legs: tuple[Leg, ...]
     memo: str = ""
     reverses: int | None = None
@@ -116,7 +132,7 @@ class Transfer:
         object.__setattr__(self, "content_hash", _content_hash(self))
 
     @classmethod
-    def between(cls, key: str, kind: str, debit: int, credit: int, amount: Money,
+    def between(cls, key: str, kind: TransferKind | str, debit: int, credit: int, amount: Money,
                 memo: str = "") -> Transfer:
         """Move ``amount`` (positive) out of account ``debit`` into account ``credit``."""
         if not amount.is_positive:
@@ -163,7 +179,7 @@ class PostedTransfer:
         """The transfer that undoes this one: every leg negated, linked by ``reverses``."""
         return Transfer(
             key=key,
-            kind="reversal",
+            kind=TransferKind.REVERSAL,
             legs=tuple(Leg(leg.account_id, -leg.amount) for leg in self.legs),
             memo=memo or f"reverses {self.key}"[:200],
             reverses=self.id,
@@ -185,10 +201,26 @@ class LedgerError(Exception):
     """A transfer the ledger refused. Nothing of it was written."""
 
 
-class InsufficientFunds(LedgerError):
+class BalanceLimitBroken(LedgerError):
+    """A leg would take its account past one of its limits."""
+
+    limit = "limit"
+
     def __init__(self, account_id: int) -> None:
-        super().__init__(f"account {account_id} would break its balance limit")
+        super().__init__(f"account {account_id} would go {self.limit}")
         self.account_id = account_id
+
+
+class InsufficientFunds(BalanceLimitBroken):
+    """Below its minimum: a wallet asked to pay more than it holds."""
+
+    limit = "below its minimum balance"
+
+
+class AboveMaximum(BalanceLimitBroken):
+    """Above its maximum: a receivable paid beyond what is owed."""
+
+    limit = "above its maximum balance"
 
 
 class UnknownAccount(LedgerError):

@@ -42,11 +42,49 @@ class Lane(StrEnum):
     BULK = "bulk"
 
 
+class NoticeKind(StrEnum):
+    """What a notice tells, as a fact: the core plans it with ids, amounts (fen), dates (ISO)
+    and the party concerned; bot/notices.py alone decides its words and buttons. The values
+    are what the outbox stores, so they stay as they are for rows already planned."""
+
+    # a cover request or agreement; "party" is who acted, shown to the recipient by name
+    INVITED = "invite.push"  # a friend the borrower picked, who uses the bot
+    OPENED = "notify.opened"
+    ACCEPTED = "notify.accepted"
+    DECLINED = "notify.declined"
+    DECLINED_BY_REVIEW = "notify.declined_review"
+    CANCELLED = "notify.cancelled"
+    REVOKED = "notify.revoked"
+    EXPIRED = "notify.expired"
+    SIGNED = "notify.signed"
+    ENDED_BY_FRIEND = "notify.terminated_by_friend"
+    ENDED_BY_BORROWER = "notify.terminated_by_borrower"
+    # money
+    TOPPED_UP = "notify.topped_up"
+    DEBIT_OK = "debit_ok"  # these five carry "role": the recipient's Party
+    DEBIT_FAILED = "debit_failed"
+    DEBIT_DEFAULT = "debit_default"
+    REMINDER_DUE = "reminder_due"
+    REMINDER_OVERDUE = "reminder_overdue"
+    AGREEMENT_COMPLETED = "agreement_completed"
+    # operators
+    ALERT = "alert"
+    DAILY_REPORT = "daily_report"
+    DAILY_NETWORK = "daily_network"
+
+
+class Party(StrEnum):
+    """Which side of an instalment a servicing notice's recipient is on."""
+
+    FRIEND = "friend"
+    BORROWER = "borrower"
+
+
 @dataclass(frozen=True, slots=True)
 class Notice:
     key: str  # unique: recipient, subject, kind and date, so planning twice plans once
     recipient_id: int
-    kind: str  # names the text: notice.<kind>
+    kind: NoticeKind
     params: dict[str, Any] = field(default_factory=dict)
     urgent: bool = False
     lane: Lane = Lane.BULK
@@ -57,7 +95,7 @@ class OutboxMessage:
     id: int
     key: str
     recipient_id: int
-    kind: str
+    kind: str  # a NoticeKind's value, or one this version no longer knows
     params: dict[str, Any]
     urgent: bool
     attempts: int

@@ -16,6 +16,7 @@ import aiosqlite
 
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.ledger import (
+    AboveMaximum,
     Account,
     AccountKind,
     AccountSpec,
@@ -41,8 +42,8 @@ _ACCOUNT_COLUMNS = "id, code, kind, balance, min_balance, max_balance"
 
 
 def _params(transfer: Transfer, posted_at: str) -> tuple:
-    return (transfer.key, transfer.kind, transfer.legs_json(), transfer.memo, transfer.reverses,
-            transfer.content_hash, posted_at)
+    return (transfer.key, str(transfer.kind), transfer.legs_json(), transfer.memo,
+            transfer.reverses, transfer.content_hash, posted_at)
 
 
 def _posted(row: aiosqlite.Row, replayed: bool = False) -> PostedTransfer:
@@ -139,15 +140,17 @@ async def _refusal(conn: aiosqlite.Connection, transfer: Transfer) -> LedgerErro
         if rows[0][0] != 1:
             return NotReversible(transfer.reverses)
     for leg in transfer.legs:
-        if not accounts[leg.account_id].allows(leg.amount):
-            return InsufficientFunds(leg.account_id)
+        refused = accounts[leg.account_id].refusal(leg.amount)
+        if refused is not None:
+            return refused
     # In a group commit, later transfers of the batch may have moved the balance back; the
     # leg that moves an account towards its limit is the one that was refused.
     for leg in transfer.legs:
         account = accounts[leg.account_id]
-        if (account.min_balance is not None and leg.amount.is_negative) or (
-                account.max_balance is not None and leg.amount.is_positive):
+        if account.min_balance is not None and leg.amount.is_negative:
             return InsufficientFunds(leg.account_id)
+        if account.max_balance is not None and leg.amount.is_positive:
+            return AboveMaximum(leg.account_id)
     return LedgerError("transfer refused")
 
 

@@ -23,7 +23,7 @@ class SqliteOutbox:
         if not notices:
             return 0
         now = utc_iso(self._clock.now())
-        rows = [(n.key, n.recipient_id, n.kind,
+        rows = [(n.key, n.recipient_id, str(n.kind),
                  json.dumps(n.params, ensure_ascii=False, sort_keys=True), int(n.urgent),
                  utc_iso(at), utc_iso(at), now, n.lane.value) for n, at in notices]
         planned = 0

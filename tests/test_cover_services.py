@@ -1,6 +1,7 @@
 """Cover requests and agreements on a real SQLite file."""
 
 import asyncio
+import json
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
@@ -284,3 +285,7 @@ async def test_notices_are_planned_with_the_change_they_report(db, uow):
         (f"cover:{created.request.id}:expired:1", 1, "notify.expired", "pending"),
         (f"cover:{second.request.id}:expired:1", 1, "notify.expired", "pending"),
         (f"cover:{third.request.id}:expired:1", 1, "notify.expired", "pending")]
+    # Facts only: who acted is an id, shown by name when sent (bot.notices), so the outbox
+    # holds no one's name.
+    assert q(db.path, "SELECT params FROM outbox ORDER BY id LIMIT 1") == [
+        (json.dumps({"id": created.request.id, "party": 2}),)]

@@ -4,6 +4,7 @@ import sqlite3
 import pytest
 
 from core.ledger import (
+    AboveMaximum,
     AccountKind,
     AccountSpec,
     IdempotencyConflict,
@@ -148,9 +149,14 @@ async def test_receivable_never_above_zero(db, uow, clock):
         uow, AccountSpec("merchant:settlement", AccountKind.MERCHANT), AccountSpec.receivable(5))
     ledger = GroupCommitLedger(db, clock)
     await ledger.post(Transfer.between("buy", "purchase", receivable.id, merchant.id, Money(900)))
-    with pytest.raises(InsufficientFunds):  # repaying more than is owed
+    # Repaying more than is owed breaks the maximum: its own refusal, never "insufficient
+    # funds" (servicing sets such a debit aside instead of telling a friend to top up).
+    with pytest.raises(AboveMaximum) as refused:
         await ledger.post(Transfer.between("overpay", "repay", merchant.id, receivable.id,
                                            Money(901)))
+    assert refused.value.account_id == receivable.id
+    assert not isinstance(refused.value, InsufficientFunds)
+    assert "above its maximum" in str(refused.value)
     assert_ledger_invariants(db.path)
 
 

@@ -16,8 +16,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from core.clock import FixedClock
 from core.ledger import (
+    AboveMaximum,
     AccountKind,
     AccountSpec,
+    BalanceLimitBroken,
     IdempotencyConflict,
     InsufficientFunds,
     NotReversible,
@@ -82,6 +84,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 return False
         return True
 
+    def names_a_limit_it_moves_towards(self, transfer: Transfer, refused) -> bool:
+        """A refusal names an account of the transfer and the limit its leg moves towards:
+        a negative leg on an account with a minimum, a positive one with a maximum."""
+        legs = {leg.account_id: leg.amount.fen for leg in transfer.legs}
+        if refused.account_id not in legs:
+            return False
+        lo, hi = self.limits[refused.account_id]
+        if isinstance(refused, InsufficientFunds):
+            return lo is not None and legs[refused.account_id] < 0
+        return (isinstance(refused, AboveMaximum) and hi is not None
+                and legs[refused.account_id] > 0)
+
     def apply(self, transfer: Transfer) -> None:
         for leg in transfer.legs:
             self.balance[leg.account_id] += leg.amount.fen
@@ -106,12 +120,13 @@ class LedgerMachine(RuleBasedStateMachine):
             if transfer.reverses is not None:
                 self.reversed.add(transfer.reverses)
         else:
-            assert isinstance(outcome, InsufficientFunds), outcome
+            assert isinstance(outcome, BalanceLimitBroken), outcome
+            assert self.names_a_limit_it_moves_towards(transfer, outcome), outcome
 
     async def _post(self, transfer: Transfer):
         try:
             return await self.ledger.post(transfer)
-        except (InsufficientFunds, IdempotencyConflict, NotReversible) as refused:
+        except (BalanceLimitBroken, IdempotencyConflict, NotReversible) as refused:
             return refused
 
     def new_key(self) -> str:

@@ -67,3 +67,14 @@ def test_dates_of_instants_are_taken_in_the_business_timezone():
     found = {p: p.read_text().count(".date()") for d in ("core", "storage", "bot")
              for p in (ROOT / d).rglob("*.py") if ".date()" in p.read_text()}
     assert found == allowed
+
+
+def test_transfers_are_named_through_the_ledger_vocabulary():
+    """Every transfer the product posts takes its kind from TransferKind and its key from
+    a builder in core/accounts.py: no key or kind is spelled out where money moves."""
+    spelled = re.compile(r"Transfer(\.between)?\(\s*f?\"|, \"(topup|repayment|debit|purchase"
+                         r"|reversal)\",")
+    offenders = [f"{p}:{n}" for d in ("core", "bot", "storage") for p in (ROOT / d).rglob("*.py")
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if spelled.search(line)]
+    assert offenders == []

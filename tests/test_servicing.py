@@ -223,7 +223,7 @@ async def test_a_retry_day_sends_each_party_one_push_about_the_instalment(db, uo
     and the day's overdue reminder is not sent on top of it."""
     from bot.context import Speaker
     from bot.i18n import Texts
-    from bot.outbox_sender import render
+    from bot.notices import render
     from core.outbox import OutboxMessage
     from core.users import Language
 

@@ -16,8 +16,13 @@ from bot.editing import reply
 from bot.formatting import local_day
 from bot.outbox_sender import send_now
 from bot.payments import ALLOWED, CURRENCY, Payment, book, invoice_payload, valid
+from core.ledger import TransferKind
 from core.money import Money
 from core.services.wallet import wallet_view
+
+# What a wallet statement names; anything else (a purchase never touches a wallet) is "other".
+SHOWN_KINDS = frozenset({TransferKind.TOP_UP, TransferKind.REPAYMENT, TransferKind.REVERSAL,
+                         TransferKind.DEBIT})
 
 
 def render(balance: Money, movements, say: Speaker, tz: ZoneInfo) -> str:
@@ -27,7 +32,7 @@ def render(balance: Money, movements, say: Speaker, tz: ZoneInfo) -> str:
     else:
         lines.append(say("wallet.movements"))
         for m in movements:
-            kind = m.kind if m.kind in ("topup", "repayment", "reversal", "debit") else "other"
+            kind = m.kind if m.kind in SHOWN_KINDS else "other"
             sign = "+" if m.amount.fen > 0 else ""
             lines.append(say("wallet.movement", date=local_day(m.posted_at, tz, say.language),
                              amount=f"{sign}{m.amount}", what=say(f"movement.{kind}")))

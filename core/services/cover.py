@@ -40,7 +40,7 @@ from core.cover import (
 from core.events import SYSTEM, Event, user_actor
 from core.identity import mask_name
 from core.money import Money
-from core.outbox import IMMEDIATELY, Lane, Notice
+from core.outbox import IMMEDIATELY, Lane, Notice, NoticeKind
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.users import Language
 
@@ -108,14 +108,14 @@ async def display_name(tx: UnitOfWork, user_id: int | None) -> str:
 
 
 async def _tell(tx: UnitOfWork, request_id: int, event: str, recipient: int | None,
-                text: str, button: list | None = None, **params: object) -> None:
+                kind: NoticeKind, **params: int) -> None:
     """Plan a notice to the other party in the same transaction as the change it reports:
-    it cannot be lost to a Telegram error, and a retried action cannot send it twice."""
+    it cannot be lost to a Telegram error, and a retried action cannot send it twice. It
+    carries ids and amounts only; ``party`` (who acted) is shown by name when it is sent."""
     if recipient is None:
         return
-    notice = Notice(f"cover:{request_id}:{event}:{recipient}", recipient, text,
-                    {**params, **({"_button": button} if button else {})}, urgent=True,
-                    lane=Lane.NOW)
+    notice = Notice(f"cover:{request_id}:{event}:{recipient}", recipient, kind, params,
+                    urgent=True, lane=Lane.NOW)
     await tx.outbox.plan([(notice, IMMEDIATELY)])
 
 
@@ -165,8 +165,8 @@ async def create_request(uow: UnitOfWorkFactory, tokens: InviteTokens, config: C
         friend = await tx.users.get(friend_id) if friend_id is not None else None
         reachable = friend is not None and friend.display_name != "" and not friend.blocked
         if reachable:  # they have talked to the bot: a push reaches them
-            await _tell(tx, request.id, "invite", friend_id, "invite.push",
-                        ["view", request.id], name=await display_name(tx, borrower_id))
+            await _tell(tx, request.id, "invite", friend_id, NoticeKind.INVITED,
+                        id=request.id, party=borrower_id)
         await tx.commit()
     return Created(request, token, reachable)
 
@@ -218,7 +218,7 @@ async def _expire_if_due(uow_tx: UnitOfWork, request: CoverRequest, now: datetim
 
 async def _tell_expired(tx: UnitOfWork, request: CoverRequest) -> None:
     for party in (request.borrower_id, request.friend_id):
-        await _tell(tx, request.id, "expired", party, "notify.expired", id=request.id)
+        await _tell(tx, request.id, "expired", party, NoticeKind.EXPIRED, id=request.id)
 
 
 async def _check_taker(tx: UnitOfWork, request: CoverRequest, user_id: int,
@@ -281,8 +281,8 @@ async def open_request(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.opened",
                                      {"by": user_id}, parties=_parties(request, user_id)))
-        await _tell(tx, request.id, "opened", request.borrower_id, "notify.opened",
-                    name=await display_name(tx, user_id), id=request.id)
+        await _tell(tx, request.id, "opened", request.borrower_id, NoticeKind.OPENED,
+                    party=user_id, id=request.id)
         await tx.commit()
     return opened, True
 
@@ -302,8 +302,8 @@ async def accept(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
             raise CoverRefused(CoverRefusal.TAKEN)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.accepted",
                                      {"friend": user_id}, parties=_parties(accepted)))
-        await _tell(tx, request.id, "accepted", request.borrower_id, "notify.accepted",
-                    ["revoke", request.id], name=await display_name(tx, user_id), id=request.id)
+        await _tell(tx, request.id, "accepted", request.borrower_id, NoticeKind.ACCEPTED,
+                    party=user_id, id=request.id)
         await tx.commit()
     return accepted, True
 
@@ -324,10 +324,15 @@ async def decline(uow: UnitOfWorkFactory, *, request_id: int, user_id: int,
             raise CoverRefused(CoverRefusal.CLOSED)
         await tx.events.append(Event(user_actor(user_id), _subject(request), "cover.declined",
                                      {"by": "friend"}, parties=_parties(request, user_id)))
-        await _tell(tx, request.id, "declined", request.borrower_id, "notify.declined",
-                    name=await display_name(tx, user_id), id=request.id)
+        await _tell(tx, request.id, "declined", request.borrower_id, NoticeKind.DECLINED,
+                    party=user_id, id=request.id)
         await tx.commit()
     return declined, True
+
+
+# What the friend is told when the borrower withdraws the request.
+_ENDED_BY_BORROWER = {CoverStatus.CANCELLED: NoticeKind.CANCELLED,
+                      CoverStatus.REVOKED: NoticeKind.REVOKED}
 
 
 async def _borrower_action(uow: UnitOfWorkFactory, action: str, request_id: int,
@@ -346,8 +351,7 @@ async def _borrower_action(uow: UnitOfWorkFactory, action: str, request_id: int,
                                      f"cover.{changed.status.value}", {},
                                      parties=_parties(request)))
         await _tell(tx, request.id, changed.status.value, request.friend_id,
-                    f"notify.{changed.status.value}", name=await display_name(tx, borrower_id),
-                    id=request.id)
+                    _ENDED_BY_BORROWER[changed.status], party=borrower_id, id=request.id)
         await tx.commit()
     return changed
 
@@ -423,8 +427,7 @@ async def review_friend(uow: UnitOfWorkFactory, config: CoverConfig, *, request_
                                          {"by": "review", "reasons": reasons},
                                          parties=_parties(request)))
             await _tell(tx, request.id, "declined", request.borrower_id,
-                        "notify.declined_review", name=await display_name(tx, friend_id),
-                        id=request.id)
+                        NoticeKind.DECLINED_BY_REVIEW, party=friend_id, id=request.id)
         else:
             await tx.events.append(Event(SYSTEM, _subject(request), "cover.reviewed",
                                          {"decision": outcome.decision.value,
@@ -530,10 +533,9 @@ async def sign(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int, 
             + [Event(actor, f"instalment:{i}", "instalment.covered",
                      {"agreement": agreement.id, "amount": part.fen}, parties=both)
                for i, part in parts])
-        await _tell(tx, request.id, "signed", request.borrower_id, "notify.signed",
-                    name=await display_name(tx, friend_id), agreement=agreement.id,
-                    id=request.id, total=Money(sum(p.fen for _, p in parts)).fen,
-                    _money=["total"])
+        await _tell(tx, request.id, "signed", request.borrower_id, NoticeKind.SIGNED,
+                    party=friend_id, agreement=agreement.id, id=request.id,
+                    total=sum(p.fen for _, p in parts))
         await tx.commit()
     return Signed(agreement, already=False)
 
@@ -576,9 +578,8 @@ async def terminate(uow: UnitOfWorkFactory, config: CoverConfig, *, agreement_id
                      {"agreement": agreement.id}, parties=both) for i in returned])
         other = agreement.borrower_id if by_friend else agreement.friend_id
         await _tell(tx, agreement.request_id, "terminated", other,
-                    "notify.terminated_by_friend" if by_friend
-                    else "notify.terminated_by_borrower",
-                    name=await display_name(tx, user_id), id=agreement.id,
+                    NoticeKind.ENDED_BY_FRIEND if by_friend else NoticeKind.ENDED_BY_BORROWER,
+                    party=user_id, id=agreement.id,
                     returned=len(returned), kept=len(kept))
         ended = await tx.cover.agreement(agreement.id)
         await tx.commit()

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from core.clock import Clock, business_date
 from core.network import connected_groups, top_friends
-from core.outbox import IMMEDIATELY, Notice
+from core.outbox import IMMEDIATELY, Notice, NoticeKind
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.risk import RiskPolicy
 from core.services import risk as risk_service
@@ -90,8 +90,8 @@ async def plan_report_in(tx: UnitOfWork, day: date, operators: frozenset[int]) -
     }
     network = await network_view(tx)
     planned = await tx.outbox.plan(
-        [(Notice(f"report:{day.isoformat()}:{op}", op, "daily_report", report,
+        [(Notice(f"report:{day.isoformat()}:{op}", op, NoticeKind.DAILY_REPORT, report,
                  urgent=True), IMMEDIATELY) for op in sorted(operators)]
-        + [(Notice(f"report:{day.isoformat()}:{op}:network", op, "daily_network",
+        + [(Notice(f"report:{day.isoformat()}:{op}:network", op, NoticeKind.DAILY_NETWORK,
                    network, urgent=True), IMMEDIATELY) for op in sorted(operators)])
     return planned

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from core.accounts import FEE_INCOME, MERCHANT_SETTLEMENT, receivable_of
+from core.accounts import FEE_INCOME, MERCHANT_SETTLEMENT, purchase_key, receivable_of
 from core.bills import Bill, Quote
 from core.credit import CreditPolicy
 from core.events import SYSTEM, Event, user_actor
-from core.ledger import Leg, Transfer
+from core.ledger import Leg, Transfer, TransferKind
 from core.money import ZERO, Money
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.services.credit import rating_in
@@ -60,7 +60,7 @@ async def record_bill(tx: UnitOfWork, borrower_id: int, quote: Quote, source: st
     if quote.fee:
         income = await tx.ledger.open_account(FEE_INCOME)
         legs.append(Leg(income.id, quote.fee))
-    posted = await tx.ledger.post(Transfer(f"purchase:{ref}", "purchase", tuple(legs),
+    posted = await tx.ledger.post(Transfer(purchase_key(ref), TransferKind.PURCHASE, tuple(legs),
                                            memo=quote.merchant[:200]))
     bill = await tx.bills.add(borrower_id, quote, source, ref, posted.id)
     events = [Event(actor, f"bill:{bill.id}", "bill.created",

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from core import risk
 from core.clock import Clock
 from core.events import SYSTEM, Event, operator_actor
-from core.outbox import IMMEDIATELY, Notice
+from core.outbox import IMMEDIATELY, Notice, NoticeKind
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.risk import Finding, RiskPolicy
 
@@ -115,7 +115,8 @@ def _alert_notices(alert_id: int, rule: str, severity: str, subject: str, eviden
     """One notice per operator; the key makes planning it again a no-op."""
     params = {"id": alert_id, "rule": rule, "severity": severity, "subject": subject,
               "evidence": evidence}
-    return [(Notice(f"alert:{alert_id}:{operator}", operator, "alert", params, urgent=True),
+    return [(Notice(f"alert:{alert_id}:{operator}", operator, NoticeKind.ALERT, params,
+                    urgent=True),
              IMMEDIATELY) for operator in sorted(operators)]
 
 

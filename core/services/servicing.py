@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.accounts import receivable_of, wallet_of
+from core.accounts import debit_key, receivable_of, wallet_of
 from core.agreement import AgreementStatus
 from core.clock import Clock, business_date
 from core.events import SYSTEM, Event
-from core.ledger import InsufficientFunds, LedgerError, Transfer
+from core.ledger import InsufficientFunds, LedgerError, Transfer, TransferKind
 from core.money import Money
-from core.outbox import Notice, QuietHours
+from core.outbox import Notice, NoticeKind, Party, QuietHours
 from core.ports import UnitOfWork, UnitOfWorkFactory
 
 PAGE = 500
@@ -164,7 +164,8 @@ async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, coun
              "unpaid": instalment.outstanding.fen}
     try:
         posted = await tx.ledger.post(Transfer.between(
-            f"debit:{debit.agreement_id}:{debit.instalment_id}:{debit.attempts}", "debit",
+            debit_key(debit.agreement_id, debit.instalment_id, debit.attempts),
+            TransferKind.DEBIT,
             wallet.id, receivable.id, debit.amount, memo=f"instalment {debit.instalment_id}"))
     except InsufficientFunds:
         await _failed(tx, policy, day, debit, counts, planner, subject, facts)
@@ -188,17 +189,18 @@ async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, coun
         counts.completed += 1
         for party, _ in _parties(debit):
             planner.add(Notice(f"{party}:agreement:{debit.agreement_id}:completed", party,
-                               "agreement_completed", {"agreement": debit.agreement_id}))
+                               NoticeKind.AGREEMENT_COMPLETED,
+                               {"agreement": debit.agreement_id}))
     await tx.events.append_many(events)
     counts.debited += 1
     counts.retried += debit.attempts > 0
     for party, role in _parties(debit):
         planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:debit_ok",
-                           party, "debit_ok", {**facts, "role": role}))
+                           party, NoticeKind.DEBIT_OK, {**facts, "role": role}))
 
 
-def _parties(debit) -> tuple[tuple[int, str], tuple[int, str]]:
-    return (debit.friend_id, "friend"), (debit.borrower_id, "borrower")
+def _parties(debit) -> tuple[tuple[int, Party], tuple[int, Party]]:
+    return (debit.friend_id, Party.FRIEND), (debit.borrower_id, Party.BORROWER)
 
 
 def _both(debit) -> tuple[int, int]:
@@ -220,7 +222,7 @@ async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, cou
                                      parties=_both(debit)))
         for party, role in _parties(debit):
             planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:"
-                               f"debit_failed:{attempt}", party, "debit_failed",
+                               f"debit_failed:{attempt}", party, NoticeKind.DEBIT_FAILED,
                                {**facts, "next": next_on.isoformat(), "role": role},
                                urgent=True))
         return
@@ -242,7 +244,8 @@ async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, cou
     counts.defaulted += 1
     for party, role in _parties(debit):
         planner.add(Notice(f"{party}:{debit.instalment_id}:{debit.agreement_id}:default", party,
-                           "debit_default", {**facts, "returned": len(returned), "role": role},
+                           NoticeKind.DEBIT_DEFAULT,
+                           {**facts, "returned": len(returned), "role": role},
                            urgent=True))
 
 
@@ -278,6 +281,7 @@ async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
     schedule += [(day - timedelta(days=d), "overdue", d) for d in policy.overdue_days]
     planner = _Planner(clock, tz, policy.quiet)
     for due, kind, days in schedule:
+        reminder = NoticeKind.REMINDER_DUE if kind == "due" else NoticeKind.REMINDER_OVERDUE
         after = 0
         while True:
             async with uow() as tx:
@@ -302,14 +306,14 @@ async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
                         friends = {f: fen for f, fen in friends.items() if f not in told}
                     for friend, fen in friends.items():
                         planner.add(Notice(f"{friend}:{inst.instalment_id}:{kind}{days}:{day}",
-                                           friend, f"reminder_{kind}",
-                                           {**facts, "amount": fen, "role": "friend"}))
+                                           friend, reminder,
+                                           {**facts, "amount": fen, "role": Party.FRIEND}))
                     if (own.fen > 0 or kind == "overdue") and not (kind == "overdue" and told):
                         amount = own if own.fen > 0 else inst.amount - inst.paid
                         planner.add(Notice(
                             f"{inst.borrower_id}:{inst.instalment_id}:{kind}{days}:{day}",
-                            inst.borrower_id, f"reminder_{kind}",
-                            {**facts, "amount": amount.fen, "role": "borrower"}))
+                            inst.borrower_id, reminder,
+                            {**facts, "amount": amount.fen, "role": Party.BORROWER}))
                 planned = await planner.flush(tx)
                 await tx.servicing.add_counts(day, reminders_planned=planned)
                 await tx.commit()

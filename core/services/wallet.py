@@ -6,12 +6,19 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from core.accounts import TOP_UP_SOURCES, receivable_of, wallet_of
+from core.accounts import TOP_UP_SOURCES, receivable_of, repayment_key, top_up_key, wallet_of
 from core.bills import Instalment, InstalmentStatus
 from core.events import Event, user_actor
-from core.ledger import AccountSpec, InsufficientFunds, Movement, PostedTransfer, Transfer
+from core.ledger import (
+    AccountSpec,
+    InsufficientFunds,
+    Movement,
+    PostedTransfer,
+    Transfer,
+    TransferKind,
+)
 from core.money import ZERO, Money
-from core.outbox import IMMEDIATELY, Lane, Notice
+from core.outbox import IMMEDIATELY, Lane, Notice, NoticeKind
 from core.ports import UnitOfWorkFactory
 
 
@@ -43,7 +50,8 @@ async def top_up(uow: UnitOfWorkFactory, *, user_id: int, amount: Money, source:
         external = await tx.ledger.open_account(TOP_UP_SOURCES[source])
         wallet = await wallet_of(tx.ledger, user_id)
         posted = await tx.ledger.post(Transfer.between(
-            f"topup:{source}:{ref}", "topup", external.id, wallet.id, amount, memo=source))
+            top_up_key(source, ref), TransferKind.TOP_UP, external.id, wallet.id, amount,
+            memo=source))
         if not posted.replayed:
             await tx.events.append(Event(actor, f"user:{user_id}", "wallet.topped_up",
                                          {"amount": amount.fen, "source": source,
@@ -51,9 +59,9 @@ async def top_up(uow: UnitOfWorkFactory, *, user_id: int, amount: Money, source:
             if tell:
                 balance = (await tx.ledger.account_by_code(wallet.code)).balance
                 await tx.outbox.plan([(Notice(
-                    f"topup:{source}:{ref}", user_id, "notify.topped_up",
-                    {"_money": ["amount", "balance"], "amount": amount.fen,
-                     "balance": balance.fen}, urgent=True, lane=Lane.NOW), IMMEDIATELY)])
+                    top_up_key(source, ref), user_id, NoticeKind.TOPPED_UP,
+                    {"amount": amount.fen, "balance": balance.fen}, urgent=True,
+                    lane=Lane.NOW), IMMEDIATELY)])
         await tx.commit()
     return posted
 
@@ -98,10 +106,8 @@ async def repay_from_wallet(uow: UnitOfWorkFactory, *, user_id: int, instalment_
         wallet = await wallet_of(tx.ledger, user_id)
         receivable = await receivable_of(tx.ledger, user_id)
         try:
-            # The key names the instalment and how much of it was paid before: unique per
-            # payment, and the same for a repeated tap on the same state.
             posted = await tx.ledger.post(Transfer.between(
-                f"repay:instalment:{instalment.id}:{instalment.paid.fen}", "repayment",
+                repayment_key(instalment.id, instalment.paid.fen), TransferKind.REPAYMENT,
                 wallet.id, receivable.id, due, memo=f"instalment {instalment.id}"))
         except InsufficientFunds:
             raise RepayRefused(RepayRefusal.INSUFFICIENT_FUNDS, wallet.balance, due) from None
