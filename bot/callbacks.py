@@ -23,8 +23,9 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler
 
+from bot.context import BotContext
 from core.capacity import IncomeBand
 from core.money import MAX_AMOUNT_FEN
 from core.users import Language
@@ -119,7 +120,7 @@ class CallbackData:
         return cls.unpack(data) is not None
 
     @classmethod
-    def handler(cls, callback: Callable[[Update, ContextTypes.DEFAULT_TYPE, Self],
+    def handler(cls, callback: Callable[[Update, BotContext, Self],
                                         Awaitable[Any]],
                 when: Callable[[Self], bool] | None = None) -> CallbackQueryHandler:
         """A handler for presses of this kind (and, with ``when``, of these values only):
@@ -129,7 +130,7 @@ class CallbackData:
             press = cls.unpack(data)
             return press is not None and (when is None or when(press))
 
-        async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+        async def handle(update: Update, context: BotContext) -> Any:
             press = cls.unpack(update.callback_query.data)
             assert press is not None  # the pattern matched, so it decodes
             return await callback(update, context, press)

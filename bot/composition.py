@@ -10,7 +10,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot.application import add_handlers
 from bot.book import open_database
 from bot.commands import bot_commands
-from bot.context import SERVICES, Services
+from bot.context import CONTEXT_TYPES, SERVICES, Services
 from bot.i18n import Texts
 from bot.jobs import schedule_jobs
 from bot.metrics import Metrics
@@ -103,6 +103,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
 
     app = (
         transport(settings, metrics, fetching)
+        .context_types(CONTEXT_TYPES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

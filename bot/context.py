@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import Texts
 from core.bills import FeeSchedule
@@ -49,21 +49,10 @@ class Services:
         return business_date(self.clock.now(), self.tz)
 
 
-def services(context: ContextTypes.DEFAULT_TYPE | Application) -> Services:
-    return context.bot_data[SERVICES]
-
-
-async def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Language:
-    user = update.effective_user
-    if user is None:
-        return Language.EN
-    person = await services(context).people.seen(user.id, user.full_name, user.language_code)
-    return person.effective_language
-
-
-async def text_for(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str,
-                   **params: object) -> str:
-    return services(context).texts.get(await language_of(update, context), key, **params)
+def services(app: Application) -> Services:
+    """The services of an application, for code outside handlers (web, tests, the demo);
+    handlers read ``context.services``."""
+    return app.bot_data[SERVICES]
 
 
 @dataclass(frozen=True)
@@ -77,5 +66,40 @@ class Speaker:
         return self.texts.get(self.language, key, **params)
 
 
-async def speaker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Speaker:
-    return Speaker(services(context).texts, await language_of(update, context))
+class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """What every handler gets (PTB builds one per update): ``context.services``, the wired
+    services, and ``context.say``, texts in the language of the person behind the update.
+    The first handler of every update (bot.application) calls ``know`` to set ``say``."""
+
+    _say: Speaker | None = None
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data[SERVICES]
+
+    @property
+    def say(self) -> Speaker:
+        if self._say is None:
+            raise RuntimeError("context.say before know(update): no person to speak to")
+        return self._say
+
+    async def know(self, update: object) -> Speaker:
+        """Remember who sent ``update`` (their Telegram name and language) and speak their
+        language from now on; English when no person is behind it."""
+        language = Language.EN
+        if isinstance(update, Update) and update.effective_user is not None \
+                and not update.effective_user.is_bot:
+            user = update.effective_user
+            person = await self.services.people.seen(user.id, user.full_name,
+                                                     user.language_code)
+            language = person.effective_language
+        self._say = Speaker(self.services.texts, language)
+        return self._say
+
+    def speak(self, language: Language) -> Speaker:
+        """Switch to ``language`` for the rest of this update (the person just chose it)."""
+        self._say = Speaker(self.services.texts, language)
+        return self._say
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext)

@@ -7,22 +7,22 @@ from __future__ import annotations
 import logging
 from datetime import time
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
-from bot.context import services
-from bot.handlers.agreements import expire_requests
-from bot.outbox_sender import sender
+from bot.context import SERVICES, BotContext, Services
+from bot.outbox_sender import send_now, sender
 from bot.settings import Settings
+from core.services.cover import expire_due
 from core.services.daily import run_daily
 from core.services.servicing import business_dates_to_run
 
 log = logging.getLogger(__name__)
 
 
-async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def servicing_job(context: BotContext) -> None:
     """Every business date not yet serviced, up to today (a bot that was down catches up),
     through the same entry point as ``daihuan servicing``: rules and the report included."""
-    found = services(context)
+    found = context.services
     async with found.uow.read() as tx:
         last = await tx.servicing.last_finished()
     result = await run_daily(found.uow, found.clock, found.tz, found.servicing, found.risk,
@@ -32,7 +32,14 @@ async def servicing_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await drain_job(context)
 
 
-async def drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def expire_requests(context: BotContext) -> None:
+    """Requests past their time end as expired; the borrower is told."""
+    found = context.services
+    if await expire_due(found.uow, now=found.clock.now()):  # their notices are planned
+        await send_now(context)
+
+
+async def drain_job(context: BotContext) -> None:
     counts = await sender(context).drain()
     if counts.sent or counts.retried or counts.blocked or counts.failed:
         log.info("outbox: %s", counts)
@@ -44,6 +51,10 @@ class JobContext:
 
     def __init__(self, app: Application) -> None:
         self.bot, self.bot_data, self.application = app.bot, app.bot_data, app
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data[SERVICES]
 
 
 def schedule_jobs(app: Application, settings: Settings) -> None:

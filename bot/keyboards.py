@@ -8,6 +8,7 @@ from telegram import (
     KeyboardButton,
     KeyboardButtonRequestUsers,
     ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
 )
 
 from bot import callbacks
@@ -17,11 +18,11 @@ from core.bills import Bill, Instalment, Quote
 from core.capacity import IncomeBand
 from core.cover import Route
 from core.money import Money
+from core.services.wallet import TOP_UP_AMOUNTS
 from core.users import Language
 
 # Each language is offered in its own name, whatever the current language is.
 _LANGUAGE_NAMES = {Language.ZH: "中文", Language.EN: "English"}
-TOP_UP_AMOUNTS = (Money.yuan(50), Money.yuan(100), Money.yuan(200), Money.yuan(500))
 
 
 def language_choice(current: Language) -> InlineKeyboardMarkup:
@@ -37,6 +38,11 @@ def share_phone(say: Speaker) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         [[KeyboardButton(say("verify.share_button"), request_contact=True)]],
         resize_keyboard=True, one_time_keyboard=True)
+
+
+def no_reply_keyboard() -> ReplyKeyboardRemove:
+    """Takes away a contact or phone button once its step is over."""
+    return ReplyKeyboardRemove()
 
 
 def plans(quotes: list[Quote], nonce: str, say: Speaker) -> InlineKeyboardMarkup:

@@ -18,9 +18,10 @@ from datetime import date, datetime, timedelta
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
 
 from bot import limits
-from bot.context import Services, Speaker
+from bot.context import SERVICES, BotContext, Services, Speaker
 from bot.notices import render
 from bot.rate_limit import BULK, retry_after
 from bot.report import chart
@@ -241,16 +242,14 @@ class OutboxSender:
 SENDER = "outbox_sender"
 
 
-def sender(context) -> OutboxSender:
+def sender(holder: Application | BotContext) -> OutboxSender:
     """The one sender of this process (wiring kept in bot_data, made on first use)."""
-    from bot.context import services
-
-    if SENDER not in context.bot_data:
-        context.bot_data[SENDER] = OutboxSender(context.bot, services(context))
-    return context.bot_data[SENDER]
+    if SENDER not in holder.bot_data:
+        holder.bot_data[SENDER] = OutboxSender(holder.bot, holder.bot_data[SERVICES])
+    return holder.bot_data[SENDER]
 
 
-async def send_now(context) -> None:
+async def send_now(context: BotContext) -> None:
     """After a person's action planned notices: deliver them now rather than at the next
     tick, on their own lane, so they never wait behind a bulk drain."""
     await sender(context).drain(max_batches=1, lanes=(Lane.NOW,))

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from telegram.request import HTTPXRequest, RequestData
 
 from bot.context import Services
-from bot.keyboards import TOP_UP_AMOUNTS
 from core.events import user_actor
 from core.ledger import PostedTransfer
 from core.money import Money
-from core.services.wallet import top_up
+from core.services.wallet import TOP_UP_AMOUNTS, top_up
 
 log = logging.getLogger(__name__)
 CURRENCY = "CNY"

@@ -267,8 +267,9 @@ class EventLog(Protocol):
 
     async def append_many(self, events: list[Event]) -> None: ...
 
-class UnitOfWork(Protocol):
-    """One business operation, one transaction. Leaving without ``commit`` rolls back."""
+class ReadUnit(Protocol):
+    """Reads for one answer (a /bills page, a notice's names): the repositories, nothing to
+    commit. Its writes fail (the SQLite reader connection is query_only)."""
 
     users: UserRepository
     ledger: LedgerRepository
@@ -286,6 +287,10 @@ class UnitOfWork(Protocol):
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None: ...
 
+
+class UnitOfWork(ReadUnit, Protocol):
+    """One business operation, one transaction. Leaving without ``commit`` rolls back."""
+
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A step inside the unit that can fail alone, its writes undone."""
         ...
@@ -298,6 +303,6 @@ class UnitOfWorkFactory(Protocol):
         """A unit that writes: one transaction, serialised with every other writer."""
         ...
 
-    def read(self) -> UnitOfWork:
-        """A unit that only reads: never waits for writers; commit() refuses."""
+    def read(self) -> ReadUnit:
+        """A unit that only reads: never waits for writers, and has no commit."""
         ...

@@ -23,9 +23,8 @@ from storage.servicing import SqliteServicing
 from storage.users import SqliteUsers
 
 
-class SqliteUnitOfWork:
-    """``async with uow: … await uow.commit()``. Leaving the block without ``commit`` (or
-    with an exception) rolls back everything the block wrote."""
+class _SqliteRepositories:
+    """The repositories of one unit, bound to one connection."""
 
     users: SqliteUsers
     ledger: SqliteLedger
@@ -41,13 +40,6 @@ class SqliteUnitOfWork:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        self._tx: Transaction | None = None
-        self._savepoints = 0
-
-    async def __aenter__(self) -> Self:
-        self._tx = await self._db.begin()
-        self._bind(self._tx.conn)
-        return self
 
     def _bind(self, conn: aiosqlite.Connection) -> None:
         self.users = SqliteUsers(conn, self._clock)
@@ -60,6 +52,20 @@ class SqliteUnitOfWork:
         self.risk = SqliteRisk(conn, self._clock)
         self.health = SqliteHealth(conn, self._clock)
         self.events = SqliteEventLog(conn, self._clock)
+
+
+class SqliteUnitOfWork(_SqliteRepositories):
+    """``async with uow: … await uow.commit()``. Leaving the block without ``commit`` (or
+    with an exception) rolls back everything the block wrote."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        super().__init__(db, clock)
+        self._tx: Transaction | None = None
+        self._savepoints = 0
+
+    async def __aenter__(self) -> Self:
+        self._tx = await self._db.begin()
+        self._bind(self._tx.conn)
         return self
 
     @asynccontextmanager
@@ -91,18 +97,15 @@ class SqliteUnitOfWork:
             await tx.rollback()
 
 
-class SqliteReadOnlyUnitOfWork(SqliteUnitOfWork):
+class SqliteReadOnlyUnitOfWork(_SqliteRepositories):
     """Repositories on the reader connection: no write lock, so a page of /bills never waits
     behind a servicing run or a CLI import. Each statement sees the latest commit; the
-    connection is query_only, so a write through it fails instead of slipping out."""
+    connection is query_only, so a write through it fails instead of slipping out. It has
+    no ``commit`` and no ``savepoint``: there is nothing to keep."""
 
     async def __aenter__(self) -> Self:
-        conn = self._db.reader
-        self._bind(conn)
+        self._bind(self._db.reader)
         return self
-
-    async def commit(self) -> None:
-        raise RuntimeError("a read-only unit of work commits nothing")
 
     async def __aexit__(self, *exc: object) -> None:
         return None
@@ -116,5 +119,5 @@ class SqliteUnitOfWorkFactory:
     def __call__(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(self.db, self._clock)
 
-    def read(self) -> SqliteUnitOfWork:
+    def read(self) -> SqliteReadOnlyUnitOfWork:
         return SqliteReadOnlyUnitOfWork(self.db, self._clock)

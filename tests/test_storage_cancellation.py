@@ -71,3 +71,13 @@ async def test_cancelling_the_leader_does_not_fail_the_others(db, uow, clock):
     await db.close()
     assert {k for (k,) in q(db.path, "SELECT idem_key FROM transfers")} == {"a", "b", "c", "d"}
     assert_ledger_invariants(db.path)
+
+
+async def test_a_read_only_unit_has_nothing_to_commit_and_cannot_write(db, uow, clock):
+    import aiosqlite
+
+    async with uow.read() as tx:
+        assert not hasattr(tx, "commit") and not hasattr(tx, "savepoint")
+        with contextlib.suppress(aiosqlite.OperationalError):
+            await tx.users.ensure(99)  # the reader connection is query_only
+    assert q(db.path, "SELECT COUNT(*) FROM users WHERE id = 99") == [(0,)]

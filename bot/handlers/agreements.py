@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from telegram import InputFile, Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import callbacks, keyboards, limits
-from bot.context import Services, Speaker, services, speaker
+from bot.context import BotContext, Services, Speaker
 from bot.editing import edit, reply
 from bot.formatting import day, local_day
-from bot.handlers.cover import invite_link
+from bot.handlers import PRIVATE
+from bot.links import invite_link
 from bot.notify import display_name
 from bot.outbox_sender import send_now
 from core.agreement import AgreementStatus, share_text
@@ -24,9 +25,9 @@ async def _merchant(found: Services, bill_id: int) -> str:
     return bill.merchant if bill else "?"
 
 
-async def requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+async def requests(update: Update, context: BotContext) -> None:
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     async with found.uow.read() as tx:
         mine = await tx.cover.requests_of_borrower(user_id, limit=10)
@@ -56,9 +57,9 @@ def _role(say: Speaker, is_friend: bool, other: str) -> str:
     return say("role.friend" if is_friend else "role.borrower", name=other)
 
 
-async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+async def agreements(update: Update, context: BotContext) -> None:
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     async with found.uow.read() as tx:
         mine = await tx.cover.agreements_of(user_id)
@@ -79,7 +80,7 @@ async def agreements(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         [a.id for a in mine[:shown]], say))
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def pressed(update: Update, context: BotContext,
                   press: callbacks.AgreementPress) -> None:
     if press.action is callbacks.AgreementAction.DOCUMENT:
         await document(update, context, press.agreement_id)
@@ -87,14 +88,14 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
         await terminate_pressed(update, context, press)
 
 
-async def document(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def document(update: Update, context: BotContext,
                    agreement_id: int) -> None:
     """The exact signed text as a file, for either party only. Someone who reads another
     language than the one it was signed in gets the translation kept with it first, marked
     as a translation, and the signed original after it."""
     query = update.callback_query
-    say = await speaker(update, context)
-    async with services(context).uow.read() as tx:
+    say = context.say
+    async with context.services.uow.read() as tx:
         agreement = await tx.cover.agreement(agreement_id)
     if agreement is None or update.effective_user.id not in (agreement.friend_id,
                                                              agreement.borrower_id):
@@ -118,9 +119,9 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE,
                     sha=agreement.text_sha256))
 
 
-async def terminate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+async def terminate(update: Update, context: BotContext) -> None:
+    say = context.say
+    found = context.services
     async with found.uow.read() as tx:
         active = [a for a in await tx.cover.agreements_of(update.effective_user.id)
                   if a.status is AgreementStatus.ACTIVE]
@@ -132,11 +133,11 @@ async def terminate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         say("terminate.choose"), reply_markup=keyboards.terminate_choices(choices, say))
 
 
-async def terminate_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def terminate_pressed(update: Update, context: BotContext,
                             press: callbacks.AgreementPress) -> None:
     query = update.callback_query
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     agreement_id = press.agreement_id
     user_id = update.effective_user.id
     async with found.uow.read() as tx:
@@ -167,9 +168,8 @@ async def terminate_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await send_now(context)
 
 
-async def expire_requests(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A periodic job: requests past their time end as expired; the borrower is told."""
-    found = services(context)
-    if await cover.expire_due(found.uow, now=found.clock.now()):  # their notices are planned
-        await send_now(context)
-
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("requests", requests, filters=PRIVATE),
+            CommandHandler("agreements", agreements, filters=PRIVATE),
+            CommandHandler("terminate", terminate, filters=PRIVATE),
+            callbacks.AgreementPress.handler(pressed)]

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import callbacks, keyboards, limits
-from bot.context import Speaker, services, speaker
+from bot.context import BotContext, Speaker
 from bot.editing import edit, reply
 from bot.formatting import day
+from bot.handlers import PRIVATE
 from bot.notify import display_name
 from core.bills import Bill, Instalment, InstalmentStatus
 from core.money import Money
@@ -96,10 +97,10 @@ def render_page(bills: list[Bill], page: int, today, say: Speaker,
     return "\n".join(lines), keyboards.bills_page(shown.payable, page, len(pages), say)
 
 
-async def _open_bills(context: ContextTypes.DEFAULT_TYPE, user_id: int
+async def _open_bills(context: BotContext, user_id: int
                       ) -> tuple[list[Bill], dict[int, list[tuple[str, Money]]]]:
     """Open bills, and who covers which instalment (by the friend's display name)."""
-    found = services(context)
+    found = context.services
     async with found.uow.read() as tx:
         bills = await tx.bills.open_bills(user_id)
         covering = {}
@@ -109,38 +110,38 @@ async def _open_bills(context: ContextTypes.DEFAULT_TYPE, user_id: int
     return bills, {i: [(names[f], part) for f, part in parts] for i, parts in covering.items()}
 
 
-async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    say = await speaker(update, context)
+async def show(update: Update, context: BotContext) -> None:
+    say = context.say
     bills, covering = await _open_bills(context, update.effective_user.id)
     if not bills:
         await reply(update, say("bills.none"))
         return
-    text, markup = render_page(bills, 0, services(context).today(), say, covering)
+    text, markup = render_page(bills, 0, context.services.today(), say, covering)
     await reply(update, text, reply_markup=markup)
 
 
-async def turn_page(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def turn_page(update: Update, context: BotContext,
                     press: callbacks.BillsPage) -> None:
-    say = await speaker(update, context)
+    say = context.say
     await update.callback_query.answer()
     await _edit_to_page(update, context, press.page, say)
 
 
-async def _edit_to_page(update: Update, context: ContextTypes.DEFAULT_TYPE, page: int,
+async def _edit_to_page(update: Update, context: BotContext, page: int,
                         say: Speaker) -> None:
     bills, covering = await _open_bills(context, update.effective_user.id)
     if not bills:
         await edit(update.callback_query, say("bills.none"))
         return
-    text, markup = render_page(bills, page, services(context).today(), say, covering)
+    text, markup = render_page(bills, page, context.services.today(), say, covering)
     await edit(update.callback_query, text, reply_markup=markup)
 
 
-async def _payable(update: Update, context: ContextTypes.DEFAULT_TYPE, instalment_id: int,
+async def _payable(update: Update, context: BotContext, instalment_id: int,
                    page: int, say: Speaker) -> tuple[Instalment, Bill] | None:
     """The presser's own unpaid instalment, or None once the press has been answered."""
     query = update.callback_query
-    async with services(context).uow.read() as tx:
+    async with context.services.uow.read() as tx:
         instalment = await tx.bills.instalment(instalment_id)
         bill = await tx.bills.get(instalment.bill_id) if instalment else None
     # The button says which instalment; whether the presser may pay it is checked here.
@@ -154,11 +155,11 @@ async def _payable(update: Update, context: ContextTypes.DEFAULT_TYPE, instalmen
     return instalment, bill
 
 
-async def _show_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _show_confirmation(update: Update, context: BotContext,
                              instalment: Instalment, bill: Bill, page: int,
                              say: Speaker) -> None:
     """What will be taken, with a button that carries exactly that amount."""
-    found = services(context)
+    found = context.services
     balance = (await wallet_view(found.uow, update.effective_user.id, limit=0)).balance
     text = say("pay.confirm", seq=instalment.seq, count=instalment.of, merchant=bill.merchant,
                amount=instalment.own_due, due=day(instalment.due_date, say.language),
@@ -166,9 +167,9 @@ async def _show_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await edit(update.callback_query, text, keyboards.confirm_payment(instalment, page, say))
 
 
-async def ask_to_pay(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def ask_to_pay(update: Update, context: BotContext,
                      press: callbacks.PayAsk) -> None:
-    say = await speaker(update, context)
+    say = context.say
     payable = await _payable(update, context, press.instalment_id, press.page, say)
     if payable is None:
         return
@@ -176,16 +177,16 @@ async def ask_to_pay(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await _show_confirmation(update, context, *payable, press.page, say)
 
 
-async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def pay(update: Update, context: BotContext,
               press: callbacks.PayConfirm) -> None:
     query = update.callback_query
-    say = await speaker(update, context)
+    say = context.say
     user_id = update.effective_user.id
     payable = await _payable(update, context, press.instalment_id, press.page, say)
     if payable is None:
         return
     instalment, bill = payable
-    found = services(context)
+    found = context.services
     try:
         result = await repay_from_wallet(found.uow, user_id=user_id, instalment_id=instalment.id,
                                          confirmed=Money(press.amount), today=found.today())
@@ -217,3 +218,9 @@ async def pay(update: Update, context: ContextTypes.DEFAULT_TYPE,
                amount=paid, balance=balance)
     await edit(query, text, keyboards.back_to_bills(press.page, say))
 
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("bills", show, filters=PRIVATE),
+            callbacks.BillsPage.handler(turn_page),
+            callbacks.PayAsk.handler(ask_to_pay),
+            callbacks.PayConfirm.handler(pay)]

@@ -11,17 +11,18 @@ from datetime import date
 
 from telegram import Update
 from telegram.ext import (
+    BaseHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot import callbacks, keyboards
-from bot.context import Speaker, services, speaker
+from bot.context import BotContext, Speaker
 from bot.editing import edit, reply
 from bot.formatting import day
+from bot.handlers import PRIVATE
 from bot.handlers.fallback import cancel_conversation
 from bot.handlers.steps import ask_again, fixed
 from core.bills import PLANS, PurchaseError, Quote, make_quote, parse_merchant
@@ -32,12 +33,11 @@ from core.services.purchases import PurchaseRefused, buy
 
 MERCHANT, AMOUNT, PLAN, CONFIRM = range(4)
 DRAFT = "buy"
-PRIVATE = filters.ChatType.PRIVATE
 
 
-async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    say = await speaker(update, context)
-    found = services(context)
+async def begin(update: Update, context: BotContext) -> int:
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     async with found.uow.read() as tx:
         user = await tx.users.get(user_id)
@@ -58,8 +58,8 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return MERCHANT
 
 
-async def merchant(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    say = await speaker(update, context)
+async def merchant(update: Update, context: BotContext) -> int:
+    say = context.say
     try:
         name = parse_merchant(update.effective_message.text)
     except PurchaseError:
@@ -72,8 +72,8 @@ async def merchant(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return AMOUNT
 
 
-async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    say = await speaker(update, context)
+async def amount(update: Update, context: BotContext) -> int:
+    say = context.say
     available = await _available(update, context)
     try:
         principal = parse_amount(update.effective_message.text, maximum=available)
@@ -84,7 +84,7 @@ async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     draft = context.user_data.get(DRAFT)
     if not draft or "merchant" not in draft:
         return await cancel_conversation(DRAFT)(update, context)
-    found = services(context)
+    found = context.services
     try:
         quotes = [make_quote(draft["merchant"], principal, plan, found.today(), found.fees)
                   for plan in (1, 3, 6, 12)]
@@ -99,11 +99,11 @@ async def amount(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return PLAN
 
 
-async def _draft_for(update: Update, context: ContextTypes.DEFAULT_TYPE, nonce: str,
+async def _draft_for(update: Update, context: BotContext, nonce: str,
                      needs: str) -> tuple[dict | None, Speaker]:
     """The draft a button belongs to, if it is the current one and has reached this step;
     otherwise the press is answered as stale and None comes back."""
-    say = await speaker(update, context)
+    say = context.say
     draft = context.user_data.get(DRAFT) or {}
     if nonce != draft.get("nonce") or needs not in draft:
         await update.callback_query.answer(say("callback.invalid"), show_alert=True)
@@ -111,18 +111,18 @@ async def _draft_for(update: Update, context: ContextTypes.DEFAULT_TYPE, nonce: 
     return draft, say
 
 
-def _stay(context: ContextTypes.DEFAULT_TYPE) -> int | None:
+def _stay(context: BotContext) -> int | None:
     """After a stale press: stay at the current step (None), or end if the draft is gone."""
     return None if context.user_data.get(DRAFT) else ConversationHandler.END
 
 
-def _quote(context: ContextTypes.DEFAULT_TYPE, plan: int) -> Quote:
-    draft, found = context.user_data[DRAFT], services(context)
+def _quote(context: BotContext, plan: int) -> Quote:
+    draft, found = context.user_data[DRAFT], context.services
     return make_quote(draft["merchant"], Money(draft["principal"]), plan,
                       date.fromisoformat(draft["purchased_on"]), found.fees)
 
 
-async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def plan(update: Update, context: BotContext,
                press: callbacks.BuyPlan) -> int | None:
     draft, say = await _draft_for(update, context, press.nonce, "principal")
     if draft is None:
@@ -138,13 +138,13 @@ async def plan(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return CONFIRM
 
 
-async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def confirm(update: Update, context: BotContext,
                   press: callbacks.BuyConfirm) -> int | None:
     draft, say = await _draft_for(update, context, press.nonce, "plan")
     if draft is None:
         return _stay(context)
     query = update.callback_query
-    found = services(context)
+    found = context.services
     user_id = update.effective_user.id
     quote = _quote(context, draft["plan"])
     if not quote.fingerprint.startswith(press.quote):
@@ -180,27 +180,27 @@ def schedule_text(quote: Quote, say: Speaker) -> str:
 
 
 
-async def cancel_by_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def cancel_by_button(update: Update, context: BotContext,
                            press: callbacks.BuyCancel) -> int | None:
     if press.nonce != (context.user_data.get(DRAFT) or {}).get("nonce"):
         await update.callback_query.answer(
-            (await speaker(update, context))("callback.invalid"), show_alert=True)
+            context.say("callback.invalid"), show_alert=True)
         return _stay(context)
     context.user_data.pop(DRAFT, None)
     await update.callback_query.answer()
-    await edit(update.callback_query, (await speaker(update, context))("common.cancelled"))
+    await edit(update.callback_query, context.say("common.cancelled"))
     return ConversationHandler.END
 
 
 
-async def _available(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Money:
-    found = services(context)
+async def _available(update: Update, context: BotContext) -> Money:
+    found = context.services
     rating = await credit_report(found.uow, update.effective_user.id, found.today(),
                                  found.credit_policy)
     return rating.available
 
 
-async def _amount_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _amount_prompt(update: Update, context: BotContext,
                          say: Speaker) -> tuple[str, None]:
     return say("buy.ask_amount", available=await _available(update, context)), None
 
@@ -224,3 +224,7 @@ def conversation() -> ConversationHandler:
         allow_reentry=True,
         per_message=False,
     )
+
+
+def handlers() -> list[BaseHandler]:
+    return [conversation(),]

@@ -4,12 +4,12 @@ personal (never cached for another user), and only open requests not yet taken a
 from __future__ import annotations
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseHandler, InlineQueryHandler
 
 from bot import keyboards
-from bot.context import Speaker, services
+from bot.context import BotContext, Speaker
 from bot.formatting import moment
-from bot.handlers.cover import invite_link
+from bot.links import invite_link
 from bot.notify import display_name
 from core.agreement import share_text
 from core.cover import CoverStatus, Route, friend_part
@@ -20,9 +20,9 @@ from core.users import Language
 CARD_STATUSES = (CoverStatus.PENDING, CoverStatus.OPENED)
 
 
-async def inline_cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_cards(update: Update, context: BotContext) -> None:
     query = update.inline_query
-    found = services(context)
+    found = context.services
     user_id = query.from_user.id
     wanted = query.query.strip()
     async with found.uow.read() as tx:
@@ -55,3 +55,7 @@ async def inline_cards(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             input_message_content=InputTextMessageContent(card),
             reply_markup=keyboards.open_link(invite_link(context, request), label)))
     await query.answer(results, is_personal=True, cache_time=5)
+
+
+def handlers() -> list[BaseHandler]:
+    return [InlineQueryHandler(inline_cards)]

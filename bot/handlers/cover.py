@@ -6,26 +6,28 @@ from __future__ import annotations
 
 import secrets
 
-from telegram import ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import ReplyKeyboardMarkup, Update
 from telegram.ext import (
+    BaseHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot import callbacks, keyboards, limits
-from bot.context import Services, Speaker, services, speaker
+from bot.context import BotContext, Services, Speaker
 from bot.editing import edit, reply
 from bot.formatting import moment
+from bot.handlers import PRIVATE
 from bot.handlers.fallback import cancel_conversation
-from bot.handlers.ops import check_risk
 from bot.handlers.steps import ask_again, fixed
+from bot.links import invite_link
 from bot.notify import display_name
 from bot.outbox_sender import send_now
+from bot.risk_check import check_risk
 from core.bills import Bill, InstalmentStatus
-from core.cover import CoverRequest, Route
+from core.cover import Route
 from core.money import Money
 from core.services import cover
 from core.services.cover import CoverRefused
@@ -33,12 +35,6 @@ from core.services.risk import ON_COVER
 
 BILL, SHARE, ROUTE, CONTACT = range(4)
 DRAFT = "cover"
-PRIVATE = filters.ChatType.PRIVATE
-
-
-def invite_link(context: ContextTypes.DEFAULT_TYPE, request: CoverRequest) -> str:
-    payload = services(context).tokens.payload_for(request)
-    return f"https://t.me/{context.bot.username}?start={payload}"
 
 
 async def _open_bills(found: Services, user_id: int) -> list[Bill]:
@@ -46,9 +42,9 @@ async def _open_bills(found: Services, user_id: int) -> list[Bill]:
         return [b for b in await tx.bills.open_bills(user_id) if b.unpaid]
 
 
-async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    say = await speaker(update, context)
-    found = services(context)
+async def begin(update: Update, context: BotContext) -> int:
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     async with found.uow.read() as tx:
         user = await tx.users.get(user_id)
@@ -75,12 +71,12 @@ def _share_prompt(bill: Bill, instalment_ids: list[int] | None, say: Speaker) ->
                amount=Money(sum(i.amount.fen for i in chosen)))
 
 
-async def from_bills(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def from_bills(update: Update, context: BotContext,
                      press: callbacks.CoverInstalment) -> int:
     """"Ask a friend" on one instalment in /bills: the request covers just that one."""
     query = update.callback_query
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     instalment_id = press.instalment_id
     async with found.uow.read() as tx:
         instalment = await tx.bills.instalment(instalment_id)
@@ -97,10 +93,10 @@ async def from_bills(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return SHARE
 
 
-async def _in_draft(update: Update, context: ContextTypes.DEFAULT_TYPE, nonce: str
+async def _in_draft(update: Update, context: BotContext, nonce: str
                    ) -> tuple[dict | None, Speaker]:
     """The draft a step's button belongs to, or None (answered) for an older or forged one."""
-    say = await speaker(update, context)
+    say = context.say
     draft = context.user_data.get(DRAFT) or {}
     if nonce != draft.get("nonce"):
         await update.callback_query.answer(say("callback.invalid"), show_alert=True)
@@ -108,12 +104,12 @@ async def _in_draft(update: Update, context: ContextTypes.DEFAULT_TYPE, nonce: s
     return draft, say
 
 
-async def bill_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def bill_chosen(update: Update, context: BotContext,
                       press: callbacks.CoverBill) -> int:
     draft, say = await _in_draft(update, context, press.nonce)
     if draft is None:
         return BILL
-    bills = {b.id: b for b in await _open_bills(services(context), update.effective_user.id)}
+    bills = {b.id: b for b in await _open_bills(context.services, update.effective_user.id)}
     bill = bills.get(press.bill_id)
     if bill is None:  # not this user's, or paid off meanwhile
         await update.callback_query.answer(say("cover.refused.not_found"), show_alert=True)
@@ -125,7 +121,7 @@ async def bill_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
     return SHARE
 
 
-async def share_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def share_chosen(update: Update, context: BotContext,
                        press: callbacks.CoverShare) -> int:
     draft, say = await _in_draft(update, context, press.nonce)
     if draft is None:
@@ -136,12 +132,12 @@ async def share_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
     draft["share"] = press.share_bp
     await update.callback_query.answer()
     await edit(update.callback_query,
-               say("cover.choose_route", hours=services(context).cover.expiry_hours),
+               say("cover.choose_route", hours=context.services.cover.expiry_hours),
                keyboards.cover_routes(draft["nonce"], say))
     return ROUTE
 
 
-async def route_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def route_chosen(update: Update, context: BotContext,
                        press: callbacks.CoverRoute) -> int:
     draft, say = await _in_draft(update, context, press.nonce)
     if draft is None:
@@ -160,7 +156,7 @@ async def route_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
     if created is None:
         return ConversationHandler.END
     request = created.request
-    found = services(context)
+    found = context.services
     expires = moment(request.expires_at, found.tz, say.language)
     if route is Route.LINK:
         await edit(query, say("cover.link_ready", id=request.id, expires=expires,
@@ -178,8 +174,8 @@ def _picker(draft: dict) -> int:
     return int(draft["nonce"], 16) % 2**31
 
 
-async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    say = await speaker(update, context)
+async def contact_picked(update: Update, context: BotContext) -> int:
+    say = context.say
     shared = update.effective_message.users_shared
     draft = context.user_data.get(DRAFT) or {}
     if not draft or shared.request_id != _picker(draft) or not shared.users:
@@ -191,7 +187,7 @@ async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if created is None:
         return ConversationHandler.END
     request, reached = created.request, created.pushed
-    found = services(context)
+    found = context.services
     name = await display_name(found, friend_id)
     if name.startswith("#"):  # they never wrote to the bot: the name Telegram just gave
         name = " ".join(filter(None, (picked.first_name, picked.last_name))) or (
@@ -202,13 +198,13 @@ async def contact_picked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         text = say("cover.sent_to_friend", id=request.id, name=name, expires=expires)
     else:  # they never started the bot: only a link reaches them, and only they can use it
         text = say("cover.friend_unreachable", name=name, link=invite_link(context, request))
-    await reply(update, text, reply_markup=ReplyKeyboardRemove())
+    await reply(update, text, reply_markup=keyboards.no_reply_keyboard())
     return ConversationHandler.END
 
 
-async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Route,
+async def _create(update: Update, context: BotContext, route: Route,
                   friend_id: int | None, say: Speaker) -> cover.Created | None:
-    found = services(context)
+    found = context.services
     draft = context.user_data.pop(DRAFT, {})
     try:
         created = await cover.create_request(
@@ -219,19 +215,19 @@ async def _create(update: Update, context: ContextTypes.DEFAULT_TYPE, route: Rou
     except CoverRefused as refused:
         await reply(update,
             say(f"cover.refused.{refused.reason.value}", **refused.detail),
-            reply_markup=ReplyKeyboardRemove())
+            reply_markup=keyboards.no_reply_keyboard())
         return None
     await check_risk(context, ON_COVER)  # bursts, a new account on a fresh purchase, ...
     return created
 
 
 
-async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def manage(update: Update, context: BotContext,
                  press: callbacks.ManageRequest) -> None:
     """Cancel (nobody accepted yet) or revoke (accepted, not signed) a request."""
     query = update.callback_query
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     cancelling = press.action is callbacks.ManageAction.CANCEL
     act = cover.cancel if cancelling else cover.revoke
     try:
@@ -250,7 +246,7 @@ async def manage(update: Update, context: ContextTypes.DEFAULT_TYPE,
 USE_BUTTONS = fixed("steps.use_buttons")
 
 
-async def _picker_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE, say: Speaker
+async def _picker_prompt(update: Update, context: BotContext, say: Speaker
                          ) -> tuple[str, ReplyKeyboardMarkup | None]:
     draft = context.user_data.get(DRAFT) or {}
     return say("cover.pick_contact"), (
@@ -276,3 +272,7 @@ def conversation() -> ConversationHandler:
         per_message=False,
     )
 
+
+def handlers() -> list[BaseHandler]:
+    return [conversation(),
+            callbacks.ManageRequest.handler(manage)]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseHandler, CommandHandler
 
-from bot.context import Speaker, services, speaker
+from bot.context import BotContext, Speaker
 from bot.editing import reply
+from bot.handlers import PRIVATE
 from core.credit import Rating, Tier
 from core.services.credit import credit_report
 
@@ -23,10 +24,14 @@ def render(rating: Rating, verified: bool, say: Speaker) -> str:
     return "\n".join(lines)
 
 
-async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+async def show(update: Update, context: BotContext) -> None:
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     rating = await credit_report(found.uow, user_id, found.today(), found.credit_policy)
     verified = any(f.code == "identity" and f.case == "verified" for f in rating.factors)
     await reply(update, render(rating, verified, say))
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("credit", show, filters=PRIVATE)]

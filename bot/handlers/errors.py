@@ -6,26 +6,26 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot.context import language_of, services
+from bot.context import BotContext
 from core.users import Language
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     log.error("unhandled error while handling update %s",
               update.update_id if isinstance(update, Update) else "-",
               exc_info=context.error)
     if not isinstance(update, Update):
         return
     try:
-        language = await language_of(update, context)
+        # The error handler gets a context of its own: learn the language again.
+        language = (await context.know(update)).language
     except Exception:  # the database may be what failed: fall back to Telegram's language
         user = update.effective_user
         language = Language.from_telegram(user.language_code if user else None)
-    text = services(context).texts.get(language, "error.generic")
+    text = context.services.texts.get(language, "error.generic")
     if update.callback_query is not None:
         try:
             # A handler may have answered the press before it failed; Telegram takes one

@@ -7,15 +7,16 @@ so a forwarded, replayed or stale button changes nothing."""
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot import callbacks, keyboards
-from bot.context import Services, Speaker, services, speaker
+from bot.context import BotContext, Services, Speaker
 from bot.editing import edit, reply
 from bot.formatting import day, moment
-from bot.handlers.ops import check_risk
+from bot.handlers import PRIVATE
 from bot.notify import display_name
 from bot.outbox_sender import send_now
+from bot.risk_check import check_risk
 from core.agreement import share_text
 from core.capacity import Decision, ReviewOutcome
 from core.cover import CoverRequest, friend_part
@@ -49,9 +50,9 @@ async def _refuse(update: Update, say: Speaker, refused: CoverRefused) -> None:
         await reply(update, say(key))
 
 
-async def _opened(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int,
+async def _opened(update: Update, context: BotContext, request_id: int,
                   say: Speaker) -> CoverRequest | None:
-    found = services(context)
+    found = context.services
     try:
         request, first = await cover.open_request(
             found.uow, request_id=request_id, user_id=update.effective_user.id,
@@ -64,11 +65,11 @@ async def _opened(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id
     return request
 
 
-async def open_invitation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def open_invitation(update: Update, context: BotContext) -> None:
     """/start c_<token>: a link or a card's button. Opening it is what gives the right to
     the request."""
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     try:
         request, first = await cover.open_by_token(
             found.uow, payload=context.args[0], user_id=update.effective_user.id,
@@ -82,32 +83,32 @@ async def open_invitation(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
                 reply_markup=keyboards.accept_or_decline(request.id, say))
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def pressed(update: Update, context: BotContext,
                   press: callbacks.FriendPress) -> None:
     handler = {callbacks.FriendAction.VIEW: _view, callbacks.FriendAction.ACCEPT: _accept,
                callbacks.FriendAction.DECLINE: _decline}.get(press.action)
     if handler is None:  # "verify now" belongs to the verification conversation
         await update.callback_query.answer(
-            (await speaker(update, context))("callback.invalid"), show_alert=True)
+            context.say("callback.invalid"), show_alert=True)
         return
     await handler(update, context, press)
 
 
-async def _view(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _view(update: Update, context: BotContext,
                 press: callbacks.FriendPress) -> None:
-    say = await speaker(update, context)
+    say = context.say
     request = await _opened(update, context, press.request_id, say)
     if request is None:
         return
     await update.callback_query.answer()
-    await edit(update.callback_query, await review_text(services(context), request, say),
+    await edit(update.callback_query, await review_text(context.services, request, say),
                keyboards.accept_or_decline(request.id, say))
 
 
-async def _accept(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _accept(update: Update, context: BotContext,
                   press: callbacks.FriendPress) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     try:
         request, first = await cover.accept(found.uow, request_id=press.request_id,
@@ -129,18 +130,18 @@ async def _accept(update: Update, context: ContextTypes.DEFAULT_TYPE,
                    keyboards.verify_now(request.id, say))
 
 
-async def ask_income(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def ask_income(update: Update, context: BotContext,
                      request_id: int) -> None:
     """Sent when verification finishes for a friend who was accepting a request."""
-    say = await speaker(update, context)
+    say = context.say
     await reply(update, say("friend.ask_income"),
                                               reply_markup=keyboards.incomes(request_id, say))
 
 
-async def _decline(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _decline(update: Update, context: BotContext,
                    press: callbacks.FriendPress) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     try:
         request, ended = await cover.decline(found.uow, request_id=press.request_id,
@@ -162,10 +163,10 @@ def _reasons(outcome: ReviewOutcome, say: Speaker) -> str:
     return say("reason.separator").join(say(f"reason.{r.code}", **r.detail) for r in wanted)
 
 
-async def income(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def income(update: Update, context: BotContext,
                  press: callbacks.FriendIncome) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     try:
         outcome = await cover.review_friend(
@@ -191,16 +192,16 @@ async def income(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await _show_agreement(update, context, press.request_id, outcome.share_bp, say)
 
 
-async def reduced(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def reduced(update: Update, context: BotContext,
                   press: callbacks.FriendReduced) -> None:
-    say = await speaker(update, context)
+    say = context.say
     await update.callback_query.answer()
     await _show_agreement(update, context, press.request_id, press.share_bp, say)
 
 
-async def _show_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, request_id: int,
+async def _show_agreement(update: Update, context: BotContext, request_id: int,
                           share_bp: int, say: Speaker) -> None:
-    found = services(context)
+    found = context.services
     try:
         text = await cover.agreement_preview(
             found.uow, found.cover, request_id=request_id, friend_id=update.effective_user.id,
@@ -215,10 +216,10 @@ async def _show_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, re
         reply_markup=keyboards.sign_agreement(request_id, share_bp, text.sha256, say))
 
 
-async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def sign(update: Update, context: BotContext,
                press: callbacks.FriendSign) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     query = update.callback_query
     user_id = update.effective_user.id
     try:
@@ -250,3 +251,17 @@ async def sign(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await reply(update, say("agreement.signed", id=signed.agreement.id))
     await send_now(context)
     await check_risk(context, ON_COVER)  # exposure, circular cover, many borrowers
+
+
+def deep_links() -> list[BaseHandler]:
+    """An invitation opened from its link; before the plain /start (PTB-NOTES: a deep link
+    is a /start with a payload)."""
+    return [CommandHandler("start", open_invitation,
+                           filters=PRIVATE & filters.Regex(r"^/start c_"), has_args=1)]
+
+
+def handlers() -> list[BaseHandler]:
+    return [callbacks.FriendPress.handler(pressed),
+            callbacks.FriendIncome.handler(income),
+            callbacks.FriendReduced.handler(reduced),
+            callbacks.FriendSign.handler(sign)]

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import callbacks, keyboards
-from bot.context import language_of, services
+from bot.context import BotContext
 from bot.editing import edit, reply
+from bot.handlers import PRIVATE
 
 
-async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = await language_of(update, context)
-    await reply(update,
-        services(context).texts.get(language, "language.prompt"),
-        reply_markup=keyboards.language_choice(language))
+async def ask(update: Update, context: BotContext) -> None:
+    await reply(update, context.say("language.prompt"),
+                reply_markup=keyboards.language_choice(context.say.language))
 
 
-async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def chosen(update: Update, context: BotContext,
                  press: callbacks.ChooseLanguage) -> None:
     query = update.callback_query
     language = press.language
     # The choice belongs to whoever pressed, so there is no one else to check for.
-    await services(context).people.choose_language(query.from_user.id, language)
+    await context.services.people.choose_language(query.from_user.id, language)
     await query.answer()
-    await edit(query, services(context).texts.get(language, "language.set"))
+    await edit(query, context.speak(language)("language.set"))
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("language", ask, filters=PRIVATE),
+            callbacks.ChooseLanguage.handler(chosen)]

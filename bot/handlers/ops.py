@@ -4,14 +4,14 @@ the answer an unknown command gets, so the console does not announce itself."""
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import callbacks, keyboards, limits
-from bot.context import Speaker, services, speaker
+from bot.context import BotContext, Speaker
 from bot.editing import edit, reply
 from bot.formatting import day
+from bot.handlers import PRIVATE
 from bot.handlers.fallback import unknown_command
-from bot.outbox_sender import send_now
 from bot.report import network_lines
 from core.money import Money
 from core.numerals import parse_int
@@ -21,26 +21,17 @@ from core.services.daily import network_view
 MAX_USER_ID = 2**53  # Telegram's user ids fit in 52 bits
 
 
-def is_operator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_operator(update: Update, context: BotContext) -> bool:
     user = update.effective_user
-    return user is not None and user.id in services(context).operator_ids
+    return user is not None and user.id in context.services.operator_ids
 
 
-async def check_risk(context: ContextTypes.DEFAULT_TYPE, rules: tuple[str, ...]) -> None:
-    """Run some rules right after an action; new alerts reach operators at once."""
-    found = services(context)
-    result = await risk_service.evaluate(found.uow, found.clock, found.risk, found.today(),
-                                         found.operator_ids, rules)
-    if result.raised:
-        await send_now(context)
-
-
-async def ops(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ops(update: Update, context: BotContext) -> None:
     if not is_operator(update, context):
         await unknown_command(update, context)
         return
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     today = found.today()
     async with found.uow.read() as tx:
         stats = await tx.risk.book_stats(today)
@@ -75,15 +66,15 @@ def _stats(stats: dict[str, int], say: Speaker) -> str:
                b3=Money(stats["overdue_61-90"]), b4=Money(stats["overdue_90+"]))
 
 
-async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def alert_pressed(update: Update, context: BotContext,
                         press: callbacks.AlertPress) -> None:
     query = update.callback_query
-    say = await speaker(update, context)
+    say = context.say
     if not is_operator(update, context):
         await query.answer(say("callback.invalid"), show_alert=True)
         return
     alert_id = press.alert_id
-    found = services(context)
+    found = context.services
     async with found.uow.read() as tx:
         alert = await tx.risk.alert(alert_id)
     if alert is None:
@@ -106,27 +97,27 @@ async def alert_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE,
     await edit(query, say("alert.frozen", subject=alert.subject, id=alert_id, user=user_id))
 
 
-async def freeze(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def freeze(update: Update, context: BotContext) -> None:
     await _set_frozen(update, context, freezing=True)
 
 
-async def unfreeze(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unfreeze(update: Update, context: BotContext) -> None:
     await _set_frozen(update, context, freezing=False)
 
 
-async def _set_frozen(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def _set_frozen(update: Update, context: BotContext,
                       freezing: bool) -> None:
     if not is_operator(update, context):
         await unknown_command(update, context)
         return
-    say = await speaker(update, context)
+    say = context.say
     args = context.args or []
     user_id = parse_int(args[0], 1, MAX_USER_ID) if args else None
     if user_id is None or (freezing and len(args) < 2):
         await reply(update, say("ops.freeze_usage"))
         return
     reason = " ".join(args[1:])[:200] if freezing else None
-    changed = await risk_service.set_frozen(services(context).uow, user_id=user_id,
+    changed = await risk_service.set_frozen(context.services.uow, user_id=user_id,
                                             operator_id=update.effective_user.id, reason=reason)
     if not changed:
         await reply(update, say("ops.unchanged", user=user_id))
@@ -134,3 +125,10 @@ async def _set_frozen(update: Update, context: ContextTypes.DEFAULT_TYPE,
         await reply(update, say("ops.frozen", user=user_id, reason=reason))
     else:
         await reply(update, say("ops.unfrozen", user=user_id))
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("ops", ops, filters=PRIVATE),
+            CommandHandler("freeze", freeze, filters=PRIVATE),
+            CommandHandler("unfreeze", unfreeze, filters=PRIVATE),
+            callbacks.AlertPress.handler(alert_pressed)]

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram._utils.types import ReplyMarkup
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
-from bot.context import Speaker, speaker
+from bot.context import BotContext, Speaker
 from bot.editing import reply
 
 OFF_STEP = (filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND
@@ -21,7 +21,7 @@ OFF_STEP = (filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.COM
 # What may show an identity document: deleted on sight in a flow that asks for a number.
 _PICTURES = filters.PHOTO | filters.Document.ALL | filters.VIDEO
 
-Prompt = Callable[[Update, ContextTypes.DEFAULT_TYPE, Speaker],
+Prompt = Callable[[Update, BotContext, Speaker],
                   Awaitable[tuple[str, ReplyMarkup | None]]]
 
 
@@ -29,8 +29,8 @@ def ask_again(prompt: Prompt, delete_pictures: bool = False) -> MessageHandler:
     """A handler for anything off the step: say the step again and stay at it. With
     ``delete_pictures``, a photo or file is deleted first and the person told why: an ID
     card photo must not linger in the chat."""
-    async def repeat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        say = await speaker(update, context)
+    async def repeat(update: Update, context: BotContext) -> None:
+        say = context.say
         if delete_pictures and _PICTURES.check_update(update):
             with contextlib.suppress(TelegramError):
                 await update.effective_message.delete()
@@ -43,7 +43,7 @@ def ask_again(prompt: Prompt, delete_pictures: bool = False) -> MessageHandler:
 
 def fixed(key: str, markup: Callable[[Speaker], ReplyMarkup | None] | None = None) -> Prompt:
     """A prompt that is one text, and optionally a keyboard."""
-    async def prompt(update: Update, context: ContextTypes.DEFAULT_TYPE,
+    async def prompt(update: Update, context: BotContext,
                      say: Speaker) -> tuple[str, ReplyMarkup | None]:
         return say(key), markup(say) if markup else None
 

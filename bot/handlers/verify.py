@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import ReplyKeyboardRemove, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
+    BaseHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot import callbacks, keyboards
-from bot.context import services, speaker
+from bot.context import BotContext
 from bot.editing import reply
-from bot.handlers import friend
+from bot.handlers import PRIVATE, friend
 from bot.handlers.fallback import cancel_conversation
-from bot.handlers.ops import check_risk
 from bot.handlers.steps import ask_again, fixed
+from bot.risk_check import check_risk
 from core.identity import IdentityError, normalize_phone, parse_legal_name, parse_resident_id
 from core.services import cover
 from core.services.risk import ON_VERIFY
@@ -32,29 +32,28 @@ from core.services.verification import VerificationRefusal, VerificationRefused,
 
 PHONE, NAME, ID_NUMBER = range(3)
 DRAFT = "verify"
-PRIVATE = filters.ChatType.PRIVATE
 
 
-async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def begin(update: Update, context: BotContext) -> int:
     return await _begin(update, context, then=None)
 
 
-async def begin_for_friend(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def begin_for_friend(update: Update, context: BotContext,
                            press: callbacks.FriendPress) -> int:
     """"Verify now" after accepting a request: the friend's flow continues when done."""
-    if not await cover.visible_to(services(context).uow, press.request_id,
+    if not await cover.visible_to(context.services.uow, press.request_id,
                                   update.effective_user.id):
         # A guessed id: the same answer as for a request that does not exist.
         await update.callback_query.answer(
-            (await speaker(update, context))("invite.refused.not_found"), show_alert=True)
+            context.say("invite.refused.not_found"), show_alert=True)
         return ConversationHandler.END
     await update.callback_query.answer()
     return await _begin(update, context, then=press.request_id)
 
 
-async def _begin(update: Update, context: ContextTypes.DEFAULT_TYPE, then: int | None) -> int:
-    say = await speaker(update, context)
-    async with services(context).uow.read() as tx:
+async def _begin(update: Update, context: BotContext, then: int | None) -> int:
+    say = context.say
+    async with context.services.uow.read() as tx:
         identity = await tx.identities.get(update.effective_user.id)
     if identity is not None:
         if then is not None:
@@ -68,8 +67,8 @@ async def _begin(update: Update, context: ContextTypes.DEFAULT_TYPE, then: int |
     return PHONE
 
 
-async def phone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    say = await speaker(update, context)
+async def phone(update: Update, context: BotContext) -> int:
+    say = context.say
     contact = update.effective_message.contact
     # Telegram fills user_id on a contact shared from the user's own account: it cannot be
     # forged, and a contact of someone else carries their id or none at all.
@@ -83,17 +82,17 @@ async def phone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return PHONE
     context.user_data.setdefault(DRAFT, {})["phone"] = number
     await reply(update, say("verify.ask_name"),
-                                              reply_markup=ReplyKeyboardRemove())
+                                              reply_markup=keyboards.no_reply_keyboard())
     return NAME
 
 
-async def phone_as_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await reply(update, (await speaker(update, context))("verify.use_button"))
+async def phone_as_text(update: Update, context: BotContext) -> int:
+    await reply(update, context.say("verify.use_button"))
     return PHONE
 
 
-async def name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    say = await speaker(update, context)
+async def name(update: Update, context: BotContext) -> int:
+    say = context.say
     try:
         legal_name = parse_legal_name(update.effective_message.text)
     except IdentityError:
@@ -104,16 +103,16 @@ async def name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ID_NUMBER
 
 
-async def id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    say = await speaker(update, context)
-    found = services(context)
+async def id_number(update: Update, context: BotContext) -> int:
+    say = context.say
+    found = context.services
     message = update.effective_message
     with contextlib.suppress(TelegramError):  # best effort: the number should not linger
         await message.delete()
     draft = context.user_data.get(DRAFT) or {}
     if "phone" not in draft or "name" not in draft:  # the flow was restarted underneath us
         context.user_data.pop(DRAFT, None)
-        await reply(update, say("common.cancelled"), reply_markup=ReplyKeyboardRemove())
+        await reply(update, say("common.cancelled"), reply_markup=keyboards.no_reply_keyboard())
         return ConversationHandler.END
     try:
         resident = parse_resident_id(message.text, found.today())
@@ -165,3 +164,7 @@ def conversation() -> ConversationHandler:
         conversation_timeout=15 * 60,
         allow_reentry=True,
     )
+
+
+def handlers() -> list[BaseHandler]:
+    return [conversation(),]

@@ -8,12 +8,19 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from telegram import LabeledPrice, Update
-from telegram.ext import ContextTypes
+from telegram.ext import (
+    BaseHandler,
+    CommandHandler,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    filters,
+)
 
 from bot import callbacks, keyboards, limits
-from bot.context import Speaker, services, speaker
+from bot.context import BotContext, Speaker
 from bot.editing import reply
 from bot.formatting import local_day
+from bot.handlers import PRIVATE
 from bot.outbox_sender import send_now
 from bot.payments import ALLOWED, CURRENCY, Payment, book, invoice_payload, valid
 from core.ledger import TransferKind
@@ -39,9 +46,9 @@ def render(balance: Money, movements, say: Speaker, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    say = await speaker(update, context)
-    found = services(context)
+async def show(update: Update, context: BotContext) -> None:
+    say = context.say
+    found = context.services
     user_id = update.effective_user.id
     view = await wallet_view(found.uow, user_id)
     text = limits.cut(render(view.balance, view.movements, say, found.tz), limits.MESSAGE - 200)
@@ -53,18 +60,18 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text + "\n\n" + say("wallet.topup_offline", user_id=user_id))
 
 
-async def show_from_button(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def show_from_button(update: Update, context: BotContext,
                            press: callbacks.ShowWallet) -> None:
     """"My wallet" under a reminder: the wallet, as a new message."""
     await update.callback_query.answer()
     await show(update, context)
 
 
-async def ask_top_up(update: Update, context: ContextTypes.DEFAULT_TYPE,
+async def ask_top_up(update: Update, context: BotContext,
                      press: callbacks.TopUp) -> None:
     query = update.callback_query
-    say = await speaker(update, context)
-    found = services(context)
+    say = context.say
+    found = context.services
     fen = press.fen
     if fen not in ALLOWED or not found.payment_token:
         await query.answer(say("callback.invalid"), show_alert=True)
@@ -79,21 +86,29 @@ async def ask_top_up(update: Update, context: ContextTypes.DEFAULT_TYPE,
         prices=[LabeledPrice(say("wallet.invoice_title"), fen)])
 
 
-async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pre_checkout(update: Update, context: BotContext) -> None:
     """Telegram asks before charging: only our own invoices, for their payer, as issued."""
     query = update.pre_checkout_query
     if valid(query.invoice_payload, query.from_user.id, query.currency, query.total_amount):
         await query.answer(ok=True)
     else:
         await query.answer(ok=False,
-                           error_message=(await speaker(update, context))("wallet.payment_refused"))
+                           error_message=context.say("wallet.payment_refused"))
 
 
-async def paid(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def paid(update: Update, context: BotContext) -> None:
     """Usually booked already as the update arrived (bot.payments); booking again changes
     nothing. The confirmation goes out through the outbox, planned with the booking."""
     payment = update.effective_message.successful_payment
-    await book(services(context), Payment(
+    await book(context.services, Payment(
         update.effective_user.id, payment.currency, payment.total_amount,
         payment.invoice_payload, payment.telegram_payment_charge_id))
     await send_now(context)
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("wallet", show, filters=PRIVATE),
+            callbacks.TopUp.handler(ask_top_up),
+            callbacks.ShowWallet.handler(show_from_button),
+            PreCheckoutQueryHandler(pre_checkout),
+            MessageHandler(filters.SUCCESSFUL_PAYMENT, paid)]

@@ -21,6 +21,10 @@ from core.money import ZERO, Money
 from core.outbox import IMMEDIATELY, Lane, Notice, NoticeKind
 from core.ports import UnitOfWorkFactory
 
+# What a person may top up in the chat: the buttons /wallet offers, and the only amounts an
+# invoice may carry (bot.payments refuses any other at pre-checkout).
+TOP_UP_AMOUNTS = (Money.yuan(50), Money.yuan(100), Money.yuan(200), Money.yuan(500))
+
 
 @dataclass(frozen=True, slots=True)
 class WalletView:
