@@ -32,8 +32,8 @@ from core.outbox import Notice
 from core.services import cover
 from core.services.purchases import record_bill
 from core.services.verification import verify
-from tests.harness import BotHarness
-from tests.idnumbers import resident_id
+from tests.support.harness import BotHarness
+from tests.support.idnumbers import resident_id
 
 BORROWER = 5000
 

@@ -31,7 +31,7 @@ from core.outbox import Notice
 from storage.db import Database
 from storage.migrate import migrate
 from storage.uow import SqliteUnitOfWorkFactory
-from tests.harness import TEST_ID_KEY, TEST_TOKEN
+from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
 
 PEOPLE = 500
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.demo.botapi import FakeBotApi
-from tests.harness import TEST_ID_KEY, TEST_TOKEN
+from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
 
 MIX = ["/start", "/help", "/bills", "/wallet", "/credit", "hello there", "/language", "press"]
 

@@ -37,7 +37,7 @@ def production_logs():
     import logging
 
     from bot.logs import install_redaction, quiet_leaky_loggers
-    from tests.harness import TEST_TOKEN
+    from tests.support.harness import TEST_TOKEN
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

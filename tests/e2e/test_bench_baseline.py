@@ -1,0 +1,55 @@
+"""The no-op baseline of bench/updates.py runs through the bot's own run loop: it has no
+post_init or post_shutdown (no database to open), and the loop must not need them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench.noop_bot import baseline
+from bot.demo.botapi import FakeBotApi
+from bot.serve import serve
+from bot.settings import Settings
+from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
+
+
+async def test_the_baseline_answers_and_stops_through_the_run_loop(tmp_path):
+    api = FakeBotApi(TEST_TOKEN)
+    settings = Settings(_env_file=None, telegram_bot_token=TEST_TOKEN,
+                        telegram_api_base_url=await api.start(), id_hash_key=TEST_ID_KEY,
+                        database_path=tmp_path / "unused.db", web_port=0,
+                        telegram_max_rate=1000)
+    app = baseline(settings)
+    assert app.post_init is None and app.post_shutdown is None
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, app=app, stop=stop))
+    try:
+        await api.person(7, "Ann").send("hello")
+        answer = await api.wait_output(lambda o: o.chat_id == 7, timeout=10)
+        assert answer.text == "ok"
+    finally:
+        stop.set()
+        await api.release_polls()
+        await asyncio.wait_for(task, 30)  # raises what serve raised
+        await api.stop()
+    assert not (tmp_path / "unused.db").exists()  # a true no-op: no storage
+
+
+def test_updates_and_outbox_sends_in_flight_fit_in_the_connection_pool():
+    # A request that finds no free connection waits; more in flight than connections would
+    # queue handlers behind the outbox. Two lanes drain at once (bot.outbox_sender).
+    import inspect
+
+    from bot.composition import CONNECTIONS, UPDATES_IN_FLIGHT
+    from bot.outbox_sender import OutboxSender
+    from core.outbox import Lane
+
+    sends = inspect.signature(OutboxSender).parameters["concurrency"].default
+    assert UPDATES_IN_FLIGHT + len(Lane) * sends <= CONNECTIONS
+
+
+async def test_httpcore_finds_sniffio():
+    # Without sniffio, httpcore's current_async_library() is a failed import that searches
+    # sys.path on every lock it makes: a tenth of an update's CPU (bench/updates.py).
+    import sniffio
+
+    assert sniffio.current_async_library() == "asyncio"

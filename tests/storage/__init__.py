@@ -1,0 +1,1 @@
+"""Tests on real SQLite files: repositories, units of work, migrations, services."""

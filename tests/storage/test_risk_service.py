@@ -1,0 +1,63 @@
+"""Alerts on a real book: raised once, planned to every operator, cleared when resolved."""
+
+from datetime import date, timedelta
+
+from core.money import Money
+from core.risk import RiskPolicy
+from core.services import risk as risk_service
+from tests.support.dbcheck import q
+from tests.support.servicing_book import covered_bill, person, standard_book
+from tests.support.servicing_flows import DUE1, serve
+
+OPERATORS = frozenset({900, 901})
+
+
+async def test_alerts_raise_once_reach_operators_and_clear(db, uow, clock):
+    await standard_book(uow)
+    policy = RiskPolicy(overdue_days=2, exposure_cap=Money.yuan(250))
+    for day in (DUE1, DUE1 + timedelta(days=1), DUE1 + timedelta(days=3)):
+        await serve(uow, clock, day)
+    first = await risk_service.evaluate(uow, clock, policy, DUE1 + timedelta(days=3), OPERATORS)
+    rules = sorted((f.rule, f.subject) for _, f in first.raised)
+    assert ("overdue", "instalment:4") in rules  # friend 12 defaulted: 3 days overdue
+    assert ("exposure", "user:11") not in rules  # 200 left, under the cap of 250
+    again = await risk_service.evaluate(uow, clock, policy, DUE1 + timedelta(days=3),
+                                        OPERATORS)
+    assert again.raised == [] and again.cleared == 0  # the same findings: no new alerts
+    alerts = q(db.path, "SELECT COUNT(*) FROM alerts WHERE status = 'open'")[0][0]
+    assert q(db.path, "SELECT COUNT(*) FROM outbox WHERE kind = 'alert'") == [(2 * alerts,)]
+    # The borrower pays: the overdue finding clears on the next evaluation.
+    from core.services.wallet import repay_from_wallet, top_up
+
+    await top_up(uow, user_id=2, amount=Money.yuan(100), source="bank", ref="r", actor="op")
+    await repay_from_wallet(uow, user_id=2, instalment_id=4, confirmed=Money(10_000),
+                            today=DUE1 + timedelta(days=3))
+    after = await risk_service.evaluate(uow, clock, policy, DUE1 + timedelta(days=3),
+                                        OPERATORS)
+    assert after.cleared >= 1
+    assert q(db.path, "SELECT status FROM alerts WHERE key = 'overdue:instalment:4'") == [
+        ("cleared",)]
+
+
+async def test_circular_cover_and_many_borrowers(db, uow, clock):
+    for user in (21, 22, 23):
+        await person(uow, user, date(1990, 1, user - 20))
+    await covered_bill(uow, 21, 22, yuan=30)
+    await covered_bill(uow, 22, 23, yuan=30)
+    await covered_bill(uow, 23, 21, yuan=30)
+    found = await risk_service.evaluate(uow, clock, RiskPolicy(max_borrowers_per_friend=0),
+                                        DUE1, OPERATORS, rules=("circular", "many_borrowers"))
+    kinds = sorted(f.key for _, f in found.raised)
+    assert kinds[0] == "circular:21,22,23"
+    assert {"many_borrowers:user:21", "many_borrowers:user:22", "many_borrowers:user:23"} <= set(
+        kinds)
+
+
+async def test_freeze_and_acknowledge_are_events(db, uow, clock):
+    await person(uow, 31, date(1990, 3, 1))
+    assert await risk_service.set_frozen(uow, user_id=31, operator_id=900, reason="review")
+    assert not await risk_service.set_frozen(uow, user_id=31, operator_id=900, reason="again")
+    assert await risk_service.set_frozen(uow, user_id=31, operator_id=900, reason=None)
+    assert q(db.path, "SELECT actor, kind FROM events WHERE subject = 'user:31'"
+                      " AND kind LIKE 'user.%' ORDER BY id") == [
+        ("operator:900", "user.frozen"), ("operator:900", "user.unfrozen")]

@@ -1,0 +1,60 @@
+"""Run servicing for some business dates in a real process that SIGKILLs itself at the Nth
+commit, before or after it reaches the disk. Used by the kill-and-restart test:
+
+    python -m tests.support.servicing_killer DB DATE[,DATE...] KILL_AT before|after|never
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from core.clock import FixedClock
+from core.services.servicing import ServicingPolicy, run_servicing
+from storage import db as storage_db
+from storage.db import Database
+from storage.uow import SqliteUnitOfWorkFactory
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def arm(kill_at: int, when: str) -> None:
+    commit = storage_db.Transaction.commit
+    seen = {"commits": 0}
+
+    async def dying_commit(self: storage_db.Transaction) -> None:
+        seen["commits"] += 1
+        if seen["commits"] == kill_at and when == "before":
+            os.kill(os.getpid(), signal.SIGKILL)
+        await commit(self)
+        if seen["commits"] == kill_at and when == "after":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    storage_db.Transaction.commit = dying_commit  # type: ignore[method-assign]
+
+    def report() -> None:
+        print(f"commits={seen['commits']}")
+
+    import atexit
+
+    atexit.register(report)
+
+
+async def main(path: str, days: list[date]) -> None:
+    db = await Database(path).open()
+    clock = FixedClock(datetime.combine(days[0], time(6), tzinfo=TZ))
+    uow = SqliteUnitOfWorkFactory(db, clock)
+    for day in days:
+        clock.set(datetime.combine(day, time(6), tzinfo=TZ))
+        await run_servicing(uow, clock, TZ, ServicingPolicy(page=2), day)
+    await db.close()
+
+
+if __name__ == "__main__":
+    db_path, dates, kill_at, when = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    arm(kill_at, when)
+    asyncio.run(main(db_path, [date.fromisoformat(d) for d in dates.split(",")]))

@@ -1,0 +1,1 @@
+"""Tests of core/ (and pure bot pieces) without a database or Telegram."""
