@@ -29,7 +29,6 @@ from core.cover import Route
 from core.identity import parse_resident_id
 from core.money import Money
 from core.outbox import Notice
-from core.services import cover
 from core.services.purchases import record_bill
 from core.services.verification import verify
 from tests.support.harness import BotHarness
@@ -54,11 +53,10 @@ async def requests(found, count: int) -> list[str]:
                     f"Shop {k}", Money.yuan(300), 3, found.today(), found.fees), "chat",
                     f"bench-{k}")
                 await tx.commit()
-        created = await cover.create_request(
-            found.uow, found.tokens, found.cover, borrower_id=BORROWER, bill_id=bill.id,
-            instalment_ids=None, share_bp=2_000, route=Route.LINK, friend_id=None,
-            now=found.clock.now())
-        links.append(found.tokens.payload(created.request.token_salt))
+        created = await found.cover.ask(borrower_id=BORROWER, bill_id=bill.id,
+                                        instalment_ids=None, share_bp=2_000, route=Route.LINK,
+                                        friend_id=None)
+        links.append(found.cover.tokens.payload(created.request.token_salt))
     return links
 
 

@@ -21,6 +21,7 @@ from bot.request import RetryingRequest
 from bot.settings import Settings
 from bot.telegram_bot import LimitedBot
 from core.clock import Clock, SystemClock
+from core.services.cover.desk import CoverDesk
 from core.services.people import People
 from core.services.risk import announce_open_alerts
 from core.users import Language
@@ -85,7 +86,8 @@ def build_application(settings: Settings, clock: Clock | None = None,
             operator_ids=settings.operator_ids, hasher=settings.identity_hasher(),
             fees=settings.fees, credit_policy=settings.credit_policy,
             payment_token=token.get_secret_value() if token else None,
-            cover=settings.cover_config, tokens=settings.invite_tokens(),
+            cover=CoverDesk(uow, settings.cover_config, settings.invite_tokens(), clock,
+                            settings.tz),
             servicing=settings.servicing_policy, risk=settings.risk_policy,
             database_path=settings.database_path)
         fetching.services = app.bot_data[SERVICES]  # from now on, payments book on arrival

@@ -14,12 +14,11 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 from bot.i18n import Texts
 from core.bills import FeeSchedule
 from core.clock import Clock, business_date
-from core.cover import InviteTokens
 from core.credit import CreditPolicy
 from core.identity import IdentityHasher
 from core.ports import UnitOfWorkFactory
 from core.risk import RiskPolicy
-from core.services.cover import CoverConfig
+from core.services.cover.desk import CoverDesk
 from core.services.people import People
 from core.services.servicing import ServicingPolicy
 from core.users import Language
@@ -39,8 +38,7 @@ class Services:
     fees: FeeSchedule
     credit_policy: CreditPolicy
     payment_token: str | None  # Telegram Payments provider token; None: no in-chat top-up
-    cover: CoverConfig
-    tokens: InviteTokens
+    cover: CoverDesk  # asking, accepting, reviewing, signing, ending (core.services.cover)
     servicing: ServicingPolicy
     risk: RiskPolicy
     database_path: Path | None = None  # where reports are saved beside

@@ -12,7 +12,6 @@ from telegram.ext import Application
 from bot.context import SERVICES, BotContext, Services
 from bot.outbox_sender import send_now, sender
 from bot.settings import Settings
-from core.services.cover import expire_due
 from core.services.daily import run_daily
 from core.services.servicing import business_dates_to_run
 
@@ -35,7 +34,7 @@ async def servicing_job(context: BotContext) -> None:
 async def expire_requests(context: BotContext) -> None:
     """Requests past their time end as expired; the borrower is told."""
     found = context.services
-    if await expire_due(found.uow, now=found.clock.now()):  # their notices are planned
+    if await found.cover.expire_due():  # their notices are planned
         await send_now(context)
 
 

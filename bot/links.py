@@ -8,5 +8,5 @@ from core.cover import CoverRequest
 
 
 def invite_link(context: BotContext, request: CoverRequest) -> str:
-    payload = context.services.tokens.payload_for(request)
+    payload = context.services.cover.tokens.payload_for(request)
     return f"https://t.me/{context.bot.username}?start={payload}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.money import Money
 
@@ -40,7 +40,48 @@ class RiskPolicy:
     fresh_purchase_hours: int = 24  # cover a purchase at least this large, this fresh
 
 
-def overdue(rows: list[tuple[int, int, int, int]], policy: RiskPolicy) -> list[Finding]:
+
+# -- the facts each rule reads (storage/risk.py builds them; rows of the same shape work) ---
+class OverdueFact(NamedTuple):
+    instalment_id: int
+    borrower_id: int
+    days: int
+    amount_fen: int  # left to pay
+
+
+class FriendCount(NamedTuple):
+    """A friend and how many of something: fen they cover, borrowers, failed debits."""
+
+    friend_id: int
+    count: int
+
+
+class CoverEdge(NamedTuple):
+    friend_id: int
+    borrower_id: int
+
+
+class BurstFact(NamedTuple):
+    borrower_id: int
+    requests: int
+    since: str  # the window's first request, UTC ISO
+
+
+class SharedIdentityFact(NamedTuple):
+    user_id: int
+    kind: str  # the event that showed it
+    other_user_id: int
+
+
+class FreshCoverFact(NamedTuple):
+    request_id: int
+    friend_id: int
+    account_days: int
+    principal_fen: int
+    borrower_id: int
+
+
+def overdue(rows: list[OverdueFact], policy: RiskPolicy) -> list[Finding]:
     """(instalment, borrower, days overdue, amount left in fen)."""
     return [Finding("overdue", f"overdue:instalment:{i}",
                     Severity.HIGH if days > 90 else Severity.MEDIUM, f"instalment:{i}",
@@ -48,21 +89,21 @@ def overdue(rows: list[tuple[int, int, int, int]], policy: RiskPolicy) -> list[F
             for i, b, days, amount in rows if days > policy.overdue_days]
 
 
-def exposure(rows: list[tuple[int, int]], policy: RiskPolicy) -> list[Finding]:
+def exposure(rows: list[FriendCount], policy: RiskPolicy) -> list[Finding]:
     """(friend, fen they still cover)."""
     return [Finding("exposure", f"exposure:user:{f}", Severity.HIGH, f"user:{f}",
                     {"exposure": fen, "cap": policy.exposure_cap.fen})
             for f, fen in rows if fen > policy.exposure_cap.fen]
 
 
-def many_borrowers(rows: list[tuple[int, int]], policy: RiskPolicy) -> list[Finding]:
+def many_borrowers(rows: list[FriendCount], policy: RiskPolicy) -> list[Finding]:
     """(friend, distinct borrowers they cover in active agreements)."""
     return [Finding("many_borrowers", f"many_borrowers:user:{f}", Severity.MEDIUM, f"user:{f}",
                     {"borrowers": n, "max": policy.max_borrowers_per_friend})
             for f, n in rows if n > policy.max_borrowers_per_friend]
 
 
-def circular(edges: list[tuple[int, int]]) -> list[Finding]:
+def circular(edges: list[CoverEdge]) -> list[Finding]:
     """Friend → borrower edges of active agreements; any cycle (A covers B, B covers A, or
     longer) is one finding per strongly connected group."""
     findings = []
@@ -127,28 +168,28 @@ def strongly_connected(edges: list[tuple[int, int]]) -> list[set[int]]:
     return groups
 
 
-def bursts(rows: list[tuple[int, int, str]], policy: RiskPolicy) -> list[Finding]:
+def bursts(rows: list[BurstFact], policy: RiskPolicy) -> list[Finding]:
     """(borrower, requests in the burst window, window start)."""
     return [Finding("burst", f"burst:user:{b}", Severity.MEDIUM, f"user:{b}",
                     {"requests": n, "minutes": policy.burst_minutes, "since": since})
             for b, n, since in rows if n >= policy.burst_invitations]
 
 
-def debit_failures(rows: list[tuple[int, int]], policy: RiskPolicy) -> list[Finding]:
+def debit_failures(rows: list[FriendCount], policy: RiskPolicy) -> list[Finding]:
     """(friend, failed debits in the window)."""
     return [Finding("debit_failures", f"debit_failures:user:{f}", Severity.MEDIUM, f"user:{f}",
                     {"failures": n, "days": policy.debit_failure_days})
             for f, n in rows if n >= policy.debit_failures]
 
 
-def shared_identity(rows: list[tuple[int, str, int]]) -> list[Finding]:
+def shared_identity(rows: list[SharedIdentityFact]) -> list[Finding]:
     """(user, what happened, the other user): one identity on two accounts, or a friend
     whose identity is the borrower's."""
     return [Finding("shared_identity", f"shared_identity:user:{u}", Severity.HIGH, f"user:{u}",
                     {"event": kind, "other_user": other}) for u, kind, other in rows]
 
 
-def new_account_large(rows: list[tuple[int, int, int, int, int]], policy: RiskPolicy
+def new_account_large(rows: list[FreshCoverFact], policy: RiskPolicy
                       ) -> list[Finding]:
     """(request, friend, account age in days, purchase principal in fen, borrower) for open
     requests taken by a friend on a purchase made within the fresh window."""

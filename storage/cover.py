@@ -7,10 +7,12 @@ from datetime import date, datetime
 import aiosqlite
 
 from core.agreement import Agreement, AgreementStatus, AgreementText, CoveredInstalment, fingerprint
+from core.capacity import FriendPosition
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.cover import CoverRequest, CoverStatus, Route
 from core.money import Money
 from core.users import Language
+from core.views import AgreementView, CoverPart, PartyName, RequestView
 
 _REQUEST = ("SELECT r.id, r.borrower_id, r.bill_id, r.share_bp, r.route, r.friend_id, r.status,"
             " r.created_at, r.expires_at, r.token_salt, r.token_hash,"
@@ -20,6 +22,26 @@ _AGREEMENT = ("SELECT id, request_id, borrower_id, friend_id, bill_id, share_bp,
               " language, text, text_sha256, signed_at, status, translation,"
               " translation_language FROM agreements")
 _OPEN = "('pending', 'opened', 'accepted')"
+_AGREEMENT_VIEW = (
+    "SELECT a.id, a.request_id, a.borrower_id, a.friend_id, a.bill_id, a.share_bp, a.version,"
+    " a.language, a.text, a.text_sha256, a.signed_at, a.status, a.translation,"
+    " a.translation_language, b.merchant,"
+    " ub.display_name AS borrower_name, ib.legal_name AS borrower_legal,"
+    " uf.display_name AS friend_name, if_.legal_name AS friend_legal"
+    " FROM agreements a JOIN bills b ON b.id = a.bill_id"
+    " LEFT JOIN users ub ON ub.id = a.borrower_id"
+    " LEFT JOIN identities ib ON ib.user_id = a.borrower_id"
+    " LEFT JOIN users uf ON uf.id = a.friend_id"
+    " LEFT JOIN identities if_ ON if_.user_id = a.friend_id")
+_REQUEST_VIEW = _REQUEST.replace(
+    " FROM cover_requests r",
+    ", b.merchant, u.display_name AS friend_name, i.legal_name AS friend_legal"
+    " FROM cover_requests r JOIN bills b ON b.id = r.bill_id"
+    " LEFT JOIN users u ON u.id = r.friend_id LEFT JOIN identities i ON i.user_id = r.friend_id")
+
+
+def _party(user_id: int, name: str | None, legal: str | None) -> PartyName:
+    return PartyName(user_id, name or "", legal)
 
 
 def _request(row: aiosqlite.Row) -> CoverRequest:
@@ -111,6 +133,16 @@ class SqliteCover:
             f"{_REQUEST} WHERE r.borrower_id = ? ORDER BY r.id DESC LIMIT ?", (borrower_id, limit))
         return [_request(r) for r in rows]
 
+    async def request_views_of_borrower(self, borrower_id: int, limit: int = 20
+                                        ) -> list[RequestView]:
+        """The borrower's latest requests with each one's merchant and friend, in one query."""
+        rows = await self._conn.execute_fetchall(
+            f"{_REQUEST_VIEW} WHERE r.borrower_id = ? ORDER BY r.id DESC LIMIT ?",
+            (borrower_id, limit))
+        return [RequestView(_request(r), r["merchant"],
+                            _party(r["friend_id"], r["friend_name"], r["friend_legal"])
+                            if r["friend_id"] is not None else None) for r in rows]
+
     async def created_since(self, borrower_id: int, since: datetime) -> int:
         rows = await self._conn.execute_fetchall(
             "SELECT COUNT(*) FROM cover_requests WHERE borrower_id = ? AND created_at >= ?",
@@ -184,12 +216,17 @@ class SqliteCover:
                                                  (request_id,))
         return _agreement(rows[0]) if rows else None
 
-    async def agreements_of(self, user_id: int, limit: int = 20) -> list[Agreement]:
-        """The most recent agreements where the user is either party."""
+    async def agreement_views_of(self, user_id: int, limit: int = 20) -> list[AgreementView]:
+        """The most recent agreements where the user is either party, each with its merchant
+        and both parties' names, in one query."""
         rows = await self._conn.execute_fetchall(
-            f"{_AGREEMENT} WHERE friend_id = ? OR borrower_id = ? ORDER BY id DESC LIMIT ?",
+            f"{_AGREEMENT_VIEW} WHERE a.id IN (SELECT id FROM agreements WHERE friend_id = ?"
+            " UNION SELECT id FROM agreements WHERE borrower_id = ?) ORDER BY a.id DESC LIMIT ?",
             (user_id, user_id, limit))
-        return [_agreement(r) for r in rows]
+        return [AgreementView(_agreement(r), r["merchant"],
+                              _party(r["borrower_id"], r["borrower_name"], r["borrower_legal"]),
+                              _party(r["friend_id"], r["friend_name"], r["friend_legal"]))
+                for r in rows]
 
     async def covered(self, agreement_id: int) -> list[CoveredInstalment]:
         rows = await self._conn.execute_fetchall(
@@ -199,15 +236,19 @@ class SqliteCover:
         return [CoveredInstalment(r[0], r[1], date.fromisoformat(r[2]), Money(r[3]), r[4])
                 for r in rows]
 
-    async def covering_bill(self, bill_id: int) -> dict[int, list[tuple[int, Money]]]:
-        """Per instalment of a bill, who covers what now: {instalment: [(friend, part)]}."""
+    async def cover_parts_of_borrower(self, borrower_id: int) -> dict[int, list[CoverPart]]:
+        """Per instalment of the borrower's, who covers what now, with the friend's name: one
+        query for every bill /bills shows."""
         rows = await self._conn.execute_fetchall(
-            "SELECT ai.instalment_id, a.friend_id, ai.amount FROM agreement_instalments ai"
-            " JOIN agreements a ON a.id = ai.agreement_id"
-            " WHERE a.bill_id = ? AND ai.status = 'covered' ORDER BY a.id", (bill_id,))
-        covering: dict[int, list[tuple[int, Money]]] = {}
-        for instalment_id, friend_id, amount in rows:
-            covering.setdefault(instalment_id, []).append((friend_id, Money(amount)))
+            "SELECT ai.instalment_id, a.friend_id, ai.amount, u.display_name, i.legal_name"
+            " FROM agreements a JOIN agreement_instalments ai ON ai.agreement_id = a.id"
+            " LEFT JOIN users u ON u.id = a.friend_id"
+            " LEFT JOIN identities i ON i.user_id = a.friend_id"
+            " WHERE a.borrower_id = ? AND ai.status = 'covered' ORDER BY a.id", (borrower_id,))
+        covering: dict[int, list[CoverPart]] = {}
+        for instalment_id, friend_id, amount, name, legal in rows:
+            covering.setdefault(instalment_id, []).append(
+                CoverPart(_party(friend_id, name, legal), Money(amount)))
         return covering
 
     async def return_instalments(self, agreement_id: int, instalment_ids: list[int]) -> None:
@@ -255,4 +296,4 @@ class SqliteCover:
             "  WHERE a.friend_id = ? AND ai.status = 'defaulted')",
             (friend_id, friend_id, friend_id, today.isoformat(), friend_id))
         active, exposure, overdue, defaults = counts[0]
-        return monthly, active, Money(exposure), overdue, defaults
+        return FriendPosition(monthly, active, Money(exposure), overdue, defaults)

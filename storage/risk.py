@@ -9,7 +9,15 @@ from datetime import date, datetime, timedelta
 import aiosqlite
 
 from core.clock import Clock, parse_utc_iso, utc_iso
-from core.risk import Finding
+from core.risk import (
+    BurstFact,
+    CoverEdge,
+    Finding,
+    FreshCoverFact,
+    FriendCount,
+    OverdueFact,
+    SharedIdentityFact,
+)
 
 _ALERT = ("SELECT id, key, rule, severity, subject, evidence, status, raised_at FROM alerts")
 
@@ -36,50 +44,50 @@ class SqliteRisk:
         self._clock = clock
 
     # -- facts -----------------------------------------------------------------------------
-    async def overdue(self, today: date, min_days: int) -> list[tuple[int, int, int, int]]:
+    async def overdue(self, today: date, min_days: int) -> list[OverdueFact]:
         rows = await self._conn.execute_fetchall(
             "SELECT i.id, b.borrower_id, CAST(julianday(?) - julianday(i.due_date) AS INTEGER),"
             " i.principal + i.fee - i.paid_amount FROM instalments i JOIN bills b"
             " ON b.id = i.bill_id WHERE i.status = 'unpaid' AND i.due_date < ?",
             (today.isoformat(), (today - timedelta(days=min_days)).isoformat()))
-        return [tuple(r) for r in rows]
+        return [OverdueFact(*r) for r in rows]
 
-    async def exposure(self) -> list[tuple[int, int]]:
+    async def exposure(self) -> list[FriendCount]:
         """(friend, fen they still cover), from the totals triggers keep."""
         rows = await self._conn.execute_fetchall(
             "SELECT friend_id, fen FROM friend_exposure WHERE fen > 0 ORDER BY fen DESC")
-        return [tuple(r) for r in rows]
+        return [FriendCount(*r) for r in rows]
 
-    async def borrowers_per_friend(self) -> list[tuple[int, int]]:
+    async def borrowers_per_friend(self) -> list[FriendCount]:
         rows = await self._conn.execute_fetchall(
             "SELECT friend_id, COUNT(DISTINCT borrower_id) FROM agreements"
             " WHERE status = 'active' GROUP BY friend_id")
-        return [tuple(r) for r in rows]
+        return [FriendCount(*r) for r in rows]
 
-    async def cover_edges(self) -> list[tuple[int, int]]:
+    async def cover_edges(self) -> list[CoverEdge]:
         rows = await self._conn.execute_fetchall(
             "SELECT DISTINCT friend_id, borrower_id FROM agreements WHERE status = 'active'")
-        return [tuple(r) for r in rows]
+        return [CoverEdge(*r) for r in rows]
 
-    async def bursts(self, now: datetime, minutes: int) -> list[tuple[int, int, str]]:
+    async def bursts(self, now: datetime, minutes: int) -> list[BurstFact]:
         since = utc_iso(now - timedelta(minutes=minutes))
         rows = await self._conn.execute_fetchall(
             # The last minutes' requests by time, not every borrower's by borrower.
             "SELECT borrower_id, COUNT(*), MIN(created_at) FROM cover_requests"
             " INDEXED BY cover_requests_by_time WHERE created_at >= ? GROUP BY borrower_id",
             (since,))
-        return [tuple(r) for r in rows]
+        return [BurstFact(*r) for r in rows]
 
-    async def debit_failures(self, now: datetime, days: int) -> list[tuple[int, int]]:
+    async def debit_failures(self, now: datetime, days: int) -> list[FriendCount]:
         since = utc_iso(now - timedelta(days=days))
         rows = await self._conn.execute_fetchall(
             "SELECT a.friend_id, COUNT(*) FROM events e JOIN agreements a"
             " ON a.id = json_extract(e.data, '$.agreement')"
             " WHERE e.kind IN ('debit.failed', 'debit.defaulted') AND e.occurred_at >= ?"
             " GROUP BY a.friend_id", (since,))
-        return [tuple(r) for r in rows]
+        return [FriendCount(*r) for r in rows]
 
-    async def shared_identities(self, now: datetime, days: int) -> list[tuple[int, str, int]]:
+    async def shared_identities(self, now: datetime, days: int) -> list[SharedIdentityFact]:
         since = utc_iso(now - timedelta(days=days))
         rows = await self._conn.execute_fetchall(
             "SELECT CAST(substr(subject, 6) AS INTEGER), kind,"
@@ -88,10 +96,10 @@ class SqliteRisk:
             " UNION SELECT json_extract(data, '$.friend'), kind, json_extract(data, '$.borrower')"
             " FROM events WHERE kind = 'cover.same_identity_refused' AND occurred_at >= ?",
             (since, since))
-        return [tuple(r) for r in rows]
+        return [SharedIdentityFact(*r) for r in rows]
 
     async def new_accounts_on_fresh_purchases(self, now: datetime, hours: int
-                                              ) -> list[tuple[int, int, int, int, int]]:
+                                              ) -> list[FreshCoverFact]:
         rows = await self._conn.execute_fetchall(
             "SELECT r.id, r.friend_id, CAST(julianday(?) - julianday(u.created_at) AS INTEGER),"
             " b.principal, r.borrower_id FROM cover_requests r JOIN users u ON u.id = r.friend_id"
@@ -99,7 +107,7 @@ class SqliteRisk:
             " AND julianday(r.created_at) - julianday(b.created_at) <= ? / 24.0"
             " AND r.updated_at >= ?",
             (utc_iso(now), hours, utc_iso(now - timedelta(days=2))))
-        return [tuple(r) for r in rows]
+        return [FreshCoverFact(*r) for r in rows]
 
     # -- alerts ----------------------------------------------------------------------------
     async def open_keys(self, rule: str) -> dict[str, int]:

@@ -6,23 +6,15 @@ from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot import callbacks, keyboards, limits
-from bot.context import BotContext, Services, Speaker
+from bot.context import BotContext, Speaker
 from bot.editing import edit, reply
 from bot.formatting import day, local_day
 from bot.handlers import PRIVATE
 from bot.links import invite_link
-from bot.notify import display_name
 from bot.outbox_sender import send_now
 from core.agreement import AgreementStatus, share_text
 from core.cover import CoverStatus, Route
-from core.services import cover
 from core.services.cover import CoverRefused
-
-
-async def _merchant(found: Services, bill_id: int) -> str:
-    async with found.uow.read() as tx:
-        bill = await tx.bills.get(bill_id)
-    return bill.merchant if bill else "?"
 
 
 async def requests(update: Update, context: BotContext) -> None:
@@ -30,16 +22,16 @@ async def requests(update: Update, context: BotContext) -> None:
     found = context.services
     user_id = update.effective_user.id
     async with found.uow.read() as tx:
-        mine = await tx.cover.requests_of_borrower(user_id, limit=10)
-    if not mine:
+        views = await tx.cover.request_views_of_borrower(user_id, limit=10)
+    if not views:
         await reply(update, say("requests.none"))
         return
+    mine = [view.request for view in views]
     items = []
-    for request in mine:
-        who = (say("requests.who", name=await display_name(found, request.friend_id))
-               if request.friend_id else "")
-        item = [say("requests.item", id=request.id,
-                    merchant=await _merchant(found, request.bill_id),
+    for view in views:
+        request = view.request
+        who = say("requests.who", name=view.friend.shown()) if view.friend else ""
+        item = [say("requests.item", id=request.id, merchant=view.merchant,
                     share=share_text(request.share_bp),
                     status=say(f"request_status.{request.status.value}"), who=who)]
         if request.status.is_open and request.friend_id is None and \
@@ -62,16 +54,18 @@ async def agreements(update: Update, context: BotContext) -> None:
     found = context.services
     user_id = update.effective_user.id
     async with found.uow.read() as tx:
-        mine = await tx.cover.agreements_of(user_id)
-    if not mine:
+        views = await tx.cover.agreement_views_of(user_id)
+    if not views:
         await reply(update, say("agreements.none"))
         return
+    mine = [view.agreement for view in views]
     items = []
-    for a in mine:
+    for view in views:
+        a = view.agreement
         is_friend = a.friend_id == user_id
-        other = await display_name(found, a.borrower_id if is_friend else a.friend_id)
+        other = view.other_party(user_id).shown()
         items.append([say("agreements.item", id=a.id, role=_role(say, is_friend, other),
-                          merchant=await _merchant(found, a.bill_id),
+                          merchant=view.merchant,
                           share=share_text(a.share_bp),
                           signed=local_day(a.signed_at, found.tz, say.language),
                           status=say(f"agreement_status.{a.status.value}"))])
@@ -123,12 +117,12 @@ async def terminate(update: Update, context: BotContext) -> None:
     say = context.say
     found = context.services
     async with found.uow.read() as tx:
-        active = [a for a in await tx.cover.agreements_of(update.effective_user.id)
-                  if a.status is AgreementStatus.ACTIVE]
+        active = [v for v in await tx.cover.agreement_views_of(update.effective_user.id)
+                  if v.agreement.status is AgreementStatus.ACTIVE]
     if not active:
         await reply(update, say("terminate.none"))
         return
-    choices = [(a.id, await _merchant(found, a.bill_id)) for a in active]
+    choices = [(v.agreement.id, v.merchant) for v in active]
     await reply(update,
         say("terminate.choose"), reply_markup=keyboards.terminate_choices(choices, say))
 
@@ -153,8 +147,7 @@ async def terminate_pressed(update: Update, context: BotContext,
                    keyboards.terminate_confirm(agreement.id, say))
         return
     try:
-        done = await cover.terminate(found.uow, found.cover, agreement_id=agreement.id,
-                                     user_id=user_id, today=found.today())
+        done = await found.cover.terminate(agreement_id=agreement.id, user_id=user_id)
     except CoverRefused as refused:
         detail = refused.detail
         await query.answer(say(f"terminate.refused.{refused.reason.value}",

@@ -13,7 +13,6 @@ from bot.context import BotContext, Speaker
 from bot.editing import edit, reply
 from bot.formatting import day
 from bot.handlers import PRIVATE
-from bot.notify import display_name
 from core.bills import Bill, Instalment, InstalmentStatus
 from core.money import Money
 from core.services.wallet import RepayRefusal, RepayRefused, repay_from_wallet, wallet_view
@@ -100,14 +99,11 @@ def render_page(bills: list[Bill], page: int, today, say: Speaker,
 async def _open_bills(context: BotContext, user_id: int
                       ) -> tuple[list[Bill], dict[int, list[tuple[str, Money]]]]:
     """Open bills, and who covers which instalment (by the friend's display name)."""
-    found = context.services
-    async with found.uow.read() as tx:
+    async with context.services.uow.read() as tx:
         bills = await tx.bills.open_bills(user_id)
-        covering = {}
-        for bill in bills:
-            covering.update(await tx.cover.covering_bill(bill.id))
-    names = {f: await display_name(found, f) for parts in covering.values() for f, _ in parts}
-    return bills, {i: [(names[f], part) for f, part in parts] for i, parts in covering.items()}
+        covering = await tx.cover.cover_parts_of_borrower(user_id)
+    return bills, {i: [(part.friend.shown(), part.amount) for part in parts]
+                   for i, parts in covering.items()}
 
 
 async def show(update: Update, context: BotContext) -> None:

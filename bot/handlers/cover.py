@@ -132,7 +132,7 @@ async def share_chosen(update: Update, context: BotContext,
     draft["share"] = press.share_bp
     await update.callback_query.answer()
     await edit(update.callback_query,
-               say("cover.choose_route", hours=context.services.cover.expiry_hours),
+               say("cover.choose_route", hours=context.services.cover.config.expiry_hours),
                keyboards.cover_routes(draft["nonce"], say))
     return ROUTE
 
@@ -207,11 +207,10 @@ async def _create(update: Update, context: BotContext, route: Route,
     found = context.services
     draft = context.user_data.pop(DRAFT, {})
     try:
-        created = await cover.create_request(
-            found.uow, found.tokens, found.cover, borrower_id=update.effective_user.id,
-            bill_id=draft["bill"], instalment_ids=draft.get("instalments"),
-            share_bp=draft["share"], route=route, friend_id=friend_id,
-            now=found.clock.now())
+        created = await found.cover.ask(
+            borrower_id=update.effective_user.id, bill_id=draft["bill"],
+            instalment_ids=draft.get("instalments"), share_bp=draft["share"], route=route,
+            friend_id=friend_id)
     except CoverRefused as refused:
         await reply(update,
             say(f"cover.refused.{refused.reason.value}", **refused.detail),
@@ -229,10 +228,9 @@ async def manage(update: Update, context: BotContext,
     say = context.say
     found = context.services
     cancelling = press.action is callbacks.ManageAction.CANCEL
-    act = cover.cancel if cancelling else cover.revoke
+    act = found.cover.cancel if cancelling else found.cover.revoke
     try:
-        request = await act(found.uow, request_id=press.request_id,
-                            borrower_id=update.effective_user.id)
+        request = await act(request_id=press.request_id, borrower_id=update.effective_user.id)
     except CoverRefused as refused:
         await query.answer(say(f"cover.refused.{refused.reason.value}", **refused.detail),
                            show_alert=True)

@@ -21,8 +21,8 @@ from core.agreement import share_text
 from core.capacity import Decision, ReviewOutcome
 from core.cover import CoverRequest, friend_part
 from core.money import Money
-from core.services import cover
 from core.services.cover import CoverRefusal, CoverRefused
+from core.services.cover.desk import MessageRef
 from core.services.risk import ON_COVER
 
 
@@ -37,8 +37,8 @@ async def review_text(found: Services, request: CoverRequest, say: Speaker) -> s
     total = Money(sum(p.fen for _, p in parts))
     return say("invite.review", borrower=await display_name(found, request.borrower_id),
                share=share_text(request.share_bp), merchant=bill.merchant, lines=lines,
-               total=total, retries="/".join(str(d) for d in found.cover.retry_days),
-               notice=found.cover.notice_days,
+               total=total, retries="/".join(str(d) for d in found.cover.config.retry_days),
+               notice=found.cover.config.notice_days,
                expires=moment(request.expires_at, found.tz, say.language))
 
 
@@ -54,9 +54,8 @@ async def _opened(update: Update, context: BotContext, request_id: int,
                   say: Speaker) -> CoverRequest | None:
     found = context.services
     try:
-        request, first = await cover.open_request(
-            found.uow, request_id=request_id, user_id=update.effective_user.id,
-            now=found.clock.now())
+        request, first = await found.cover.open_request(request_id=request_id,
+                                                        user_id=update.effective_user.id)
     except CoverRefused as refused:
         await _refuse(update, say, refused)
         return None
@@ -71,9 +70,8 @@ async def open_invitation(update: Update, context: BotContext) -> None:
     say = context.say
     found = context.services
     try:
-        request, first = await cover.open_by_token(
-            found.uow, payload=context.args[0], user_id=update.effective_user.id,
-            now=found.clock.now())
+        request, first = await found.cover.open_by_token(payload=context.args[0],
+                                                         user_id=update.effective_user.id)
     except CoverRefused as refused:
         await _refuse(update, say, refused)
         return
@@ -111,8 +109,8 @@ async def _accept(update: Update, context: BotContext,
     found = context.services
     user_id = update.effective_user.id
     try:
-        request, first = await cover.accept(found.uow, request_id=press.request_id,
-                                            user_id=user_id, now=found.clock.now())
+        request, first = await found.cover.accept(request_id=press.request_id,
+                                                  user_id=user_id)
     except CoverRefused as refused:
         await _refuse(update, say, refused)
         return
@@ -144,8 +142,8 @@ async def _decline(update: Update, context: BotContext,
     found = context.services
     user_id = update.effective_user.id
     try:
-        request, ended = await cover.decline(found.uow, request_id=press.request_id,
-                                             user_id=user_id, now=found.clock.now())
+        request, ended = await found.cover.decline(request_id=press.request_id,
+                                                   user_id=user_id)
     except CoverRefused as refused:
         await _refuse(update, say, refused)
         return
@@ -169,9 +167,8 @@ async def income(update: Update, context: BotContext,
     found = context.services
     user_id = update.effective_user.id
     try:
-        outcome = await cover.review_friend(
-            found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
-            band=press.band, today=found.today(), now=found.clock.now())
+        outcome = await found.cover.review(request_id=press.request_id, friend_id=user_id,
+                                           band=press.band)
     except CoverRefused as refused:
         await _refuse(update, say, refused)
         return
@@ -203,10 +200,9 @@ async def _show_agreement(update: Update, context: BotContext, request_id: int,
                           share_bp: int, say: Speaker) -> None:
     found = context.services
     try:
-        text = await cover.agreement_preview(
-            found.uow, found.cover, request_id=request_id, friend_id=update.effective_user.id,
-            share_bp=share_bp, language=say.language, today=found.today(),
-            now=found.clock.now())
+        text = await found.cover.preview(request_id=request_id,
+                                         friend_id=update.effective_user.id,
+                                         share_bp=share_bp, language=say.language)
     except CoverRefused as refused:
         await reply(update,
             say(f"invite.refused.{refused.reason.value}"))
@@ -225,18 +221,15 @@ async def sign(update: Update, context: BotContext,
     try:
         # What the friend saw is identified by the fingerprint's prefix in the button; the
         # text is rendered again now and must still carry that fingerprint.
-        text = await cover.agreement_preview(
-            found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
-            share_bp=press.share_bp, language=say.language, today=found.today(),
-            now=found.clock.now())
+        text = await found.cover.preview(request_id=press.request_id, friend_id=user_id,
+                                         share_bp=press.share_bp, language=say.language)
         if not text.sha256.startswith(press.sha):
             raise CoverRefused(CoverRefusal.STALE)
-        signed = await cover.sign(
-            found.uow, found.cover, request_id=press.request_id, friend_id=user_id,
-            share_bp=press.share_bp, shown_sha256=text.sha256, language=say.language,
-            chat_id=query.message.chat_id if query.message else None,
-            message_id=query.message.message_id if query.message else None,
-            today=found.today(), now=found.clock.now())
+        signed = await found.cover.sign(
+            request_id=press.request_id, friend_id=user_id, share_bp=press.share_bp,
+            shown_sha256=text.sha256, language=say.language,
+            where=MessageRef(query.message.chat_id, query.message.message_id)
+            if query.message else None)
     except CoverRefused as refused:
         if refused.reason is CoverRefusal.STALE:
             await query.answer(say("invite.refused.stale"), show_alert=True)

@@ -26,7 +26,6 @@ from bot.handlers.fallback import cancel_conversation
 from bot.handlers.steps import ask_again, fixed
 from bot.risk_check import check_risk
 from core.identity import IdentityError, normalize_phone, parse_legal_name, parse_resident_id
-from core.services import cover
 from core.services.risk import ON_VERIFY
 from core.services.verification import VerificationRefusal, VerificationRefused, verify
 
@@ -41,8 +40,8 @@ async def begin(update: Update, context: BotContext) -> int:
 async def begin_for_friend(update: Update, context: BotContext,
                            press: callbacks.FriendPress) -> int:
     """"Verify now" after accepting a request: the friend's flow continues when done."""
-    if not await cover.visible_to(context.services.uow, press.request_id,
-                                  update.effective_user.id):
+    if not await context.services.cover.visible_to(press.request_id,
+                                                   update.effective_user.id):
         # A guessed id: the same answer as for a request that does not exist.
         await update.callback_query.answer(
             context.say("invite.refused.not_found"), show_alert=True)

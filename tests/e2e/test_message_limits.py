@@ -10,6 +10,7 @@ notice and caption goes through the offline Bot API, which refuses what Telegram
 import logging
 from datetime import UTC, date, datetime
 
+from bot.context import services
 from bot.jobs import JobContext, drain_job
 from core.bills import FeeSchedule, make_quote
 from core.capacity import CapacityPolicy, IncomeBand
@@ -132,10 +133,28 @@ async def test_every_message_fits_telegrams_limits(tmp_path, caplog):
         await jane.press(page, data=page.buttons[0]["callback_data"])  # Pay 1/3
         await jane.next("answer")
         assert "from your wallet" in (await jane.next("edit")).text
-        replies = {}
-        for command in ("/requests", "/agreements", "/wallet", "/credit"):
+        replies, statements = {}, {}
+        found = services(bot.app)
+        for command in ("/requests", "/agreements", "/wallet", "/credit", "/bills"):
+            seen: list[str] = []
+            for conn in (found.uow.db.reader, found.uow.db._writer):
+                await conn.set_trace_callback(seen.append)
             await jane.send(command)
             replies[command] = await jane.reply()
+            for conn in (found.uow.db.reader, found.uow.db._writer):
+                await conn.set_trace_callback(None)
+            statements[command] = seen
+        # One read per list, whatever its length: 10 requests and 21 agreements, each with a
+        # merchant and a counterpart's name, would be 30 and 60 more as one read per item.
+        for command in ("/requests", "/agreements"):
+            reads = [q for q in statements[command] if "FROM cover_requests" in q
+                     or "FROM agreements" in q or "FROM bills" in q or "FROM identities" in q]
+            assert len(reads) == 1, (command, reads)
+        # /bills: who covers each instalment of all 17 bills, in one read (was one per bill,
+        # then one per friend for the name).
+        names = [q for q in statements["/bills"] if "legal_name" in q]
+        assert len(names) == 1, names
+        assert not [q for q in statements["/bills"] if "a.bill_id = " in q]
         assert "older ones are not shown" in replies["/agreements"].text  # 21: some cut
         await jane.press(replies["/agreements"], "Full text of #21")
         await jane.next("answer")

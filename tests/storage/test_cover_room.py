@@ -96,7 +96,7 @@ async def test_default_is_recorded_even_after_the_friend_terminated(db, uow, clo
     assert done.kept == [4]
     await serve(uow, clock, DUE1 + timedelta(days=3))  # the last retry fails
     async with uow() as tx:
-        *_, defaults = await tx.cover.friend_position(12, DUE1)
+        defaults = (await tx.cover.friend_position(12, DUE1)).past_defaults
     assert defaults == 1
     assert_ledger_invariants(db.path)
     assert_receivables_match(db.path)

@@ -140,13 +140,16 @@ def statements(tmp_path_factory):
 def _services(uow, clock, texts, people):
     from bot.context import Services
     from bot.settings import Settings
+    from core.services.cover.desk import CoverDesk
 
     settings = Settings(_env_file=None, id_hash_key="k" * 32)
     return Services(uow=uow, people=people, texts=texts, clock=clock, tz=TZ,
                     operator_ids=frozenset({9000}), hasher=settings.identity_hasher(),
                     fees=settings.fees, credit_policy=settings.credit_policy,
-                    payment_token=None, cover=settings.cover_config,
-                    tokens=settings.invite_tokens(), servicing=settings.servicing_policy,
+                    payment_token=None,
+                    cover=CoverDesk(uow, settings.cover_config, settings.invite_tokens(), clock,
+                                    TZ),
+                    servicing=settings.servicing_policy,
                     risk=settings.risk_policy)
 
 

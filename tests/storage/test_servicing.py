@@ -61,7 +61,7 @@ async def test_retries_then_default_liability(db, uow, clock):
                       " ORDER BY 1") == [(2,), (12,)]
     # The friend's record carries the default: their next capacity review declines.
     async with uow() as tx:
-        *_, defaults = await tx.cover.friend_position(12, DUE1)
+        defaults = (await tx.cover.friend_position(12, DUE1)).past_defaults
     assert defaults == 1
     assert_ledger_invariants(db.path)
     assert_receivables_match(db.path)

@@ -16,9 +16,9 @@ from core.cover import (
     CoverStatus,
 )
 from core.events import SYSTEM, Event, user_actor
-from core.identity import mask_name
 from core.outbox import IMMEDIATELY, Lane, Notice, NoticeKind
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.views import PartyName
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +72,8 @@ async def display_name(tx: UnitOfWork, user_id: int | None) -> str:
         return ""
     user = await tx.users.get(user_id)
     identity = await tx.identities.get(user_id)
-    name = (user.display_name if user and user.display_name else "") or f"#{user_id}"
-    return f"{name} ({mask_name(identity.legal_name)})" if identity is not None else name
+    return PartyName(user_id, user.display_name if user else "",
+                     identity.legal_name if identity else None).shown()
 
 
 async def _tell(tx: UnitOfWork, request_id: int, event: str, recipient: int | None,

@@ -9,7 +9,6 @@ from core.bills import InstalmentStatus
 from core.capacity import (
     BAND_INCOME,
     Decision,
-    FriendPosition,
     IncomeBand,
     ReviewOutcome,
     review,
@@ -32,14 +31,13 @@ from core.services.cover.common import (
 
 async def _review_in(tx: UnitOfWork, config: CoverConfig, request: CoverRequest,
                      friend_id: int, band: IncomeBand, today: date) -> ReviewOutcome:
-    monthly, active, exposure, overdue, defaults = await tx.cover.friend_position(
-        friend_id, today)
+    position = await tx.cover.friend_position(friend_id, today)
     bill = await tx.bills.get(request.bill_id)
     assert bill is not None
     covered = [(i.due_date, i.amount) for i in bill.instalments
                if i.id in request.instalment_ids and i.status is InstalmentStatus.UNPAID]
     return review(instalments=covered, share_bp=request.share_bp, income=BAND_INCOME[band],
-                  position=FriendPosition(monthly, active, exposure, overdue, defaults),
+                  position=position,
                   policy=config.capacity)
 
 
