@@ -17,6 +17,7 @@ from core.agreement import share_text
 from core.bills import Bill, Instalment, Quote
 from core.capacity import IncomeBand
 from core.cover import Route
+from core.events import person_in
 from core.money import Money
 from core.services.wallet import TOP_UP_AMOUNTS
 from core.users import Language
@@ -276,7 +277,7 @@ def my_bills(say: Speaker) -> InlineKeyboardMarkup:
 def _alert_row(alert_id: int, subject: str, say: Speaker) -> list[InlineKeyboardButton]:
     row = [InlineKeyboardButton(say("alert.ack_button", id=alert_id), callback_data=callbacks
                                 .AlertPress(callbacks.AlertAction.ACKNOWLEDGE, alert_id).pack())]
-    if subject.startswith("user:"):  # only a person can be frozen
+    if person_in(subject) is not None:  # only a person can be frozen
         row.append(InlineKeyboardButton(
             say("alert.freeze_button", subject=subject),
             callback_data=callbacks.AlertPress(callbacks.AlertAction.FREEZE, alert_id).pack()))

@@ -15,6 +15,17 @@ def user_actor(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def user_subject(user_id: int) -> str:
+    """The subject of what concerns one person (an alert about them, their wallet)."""
+    return f"user:{user_id}"
+
+
+def person_in(subject: str) -> int | None:
+    """The person a ``user:<id>`` subject names; None for any other subject."""
+    kind, _, who = subject.partition(":")
+    return parse_int(who, 1, 2**63 - 1) if kind == "user" else None
+
+
 def operator_actor(user_id: int) -> str:
     return f"operator:{user_id}"
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from core.events import person_in
 from core.money import Money
 
 
@@ -39,6 +41,26 @@ class RiskPolicy:
     large_purchase: Money = field(default_factory=lambda: Money.yuan(5_000))  # ... asked to
     fresh_purchase_hours: int = 24  # cover a purchase at least this large, this fresh
 
+
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A finding raised and kept until it clears, as operators see it."""
+
+    id: int
+    key: str
+    rule: str
+    severity: str
+    subject: str
+    evidence: dict
+    status: str
+    raised_at: datetime
+
+    @property
+    def person(self) -> int | None:
+        """Whom the alert is about, when it is about a person (who can then be frozen)."""
+        return person_in(self.subject)
 
 
 # -- the facts each rule reads (storage/risk.py builds them; rows of the same shape work) ---

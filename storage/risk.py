@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import aiosqlite
 
 from core.clock import Clock, parse_utc_iso, utc_iso
+from core.due import OverdueDay, RunDay
 from core.risk import (
+    Alert,
     BurstFact,
     CoverEdge,
     Finding,
@@ -20,18 +21,6 @@ from core.risk import (
 )
 
 _ALERT = ("SELECT id, key, rule, severity, subject, evidence, status, raised_at FROM alerts")
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    id: int
-    key: str
-    rule: str
-    severity: str
-    subject: str
-    evidence: dict
-    status: str
-    raised_at: datetime
 
 
 def _alert(r: aiosqlite.Row) -> Alert:
@@ -191,18 +180,18 @@ class SqliteRisk:
             stats[f"overdue_{bucket}"] = fen
         return stats
 
-    async def debit_history(self, since: date) -> list[tuple[str, int, int]]:
+    async def debit_history(self, since: date) -> list[RunDay]:
         """(business date, debits that succeeded, debits that failed) per servicing run."""
         rows = await self._conn.execute_fetchall(
             "SELECT business_date, debited, failed FROM servicing_runs"
             " WHERE business_date >= ? ORDER BY business_date", (since.isoformat(),))
-        return [tuple(r) for r in rows]
+        return [RunDay(*r) for r in rows]
 
-    async def overdue_history(self, since: date) -> list[tuple[str, int]]:
+    async def overdue_history(self, since: date) -> list[OverdueDay]:
         """Overdue amount (past due, not yet paid) at the end of each business date since
         ``since``, as each run recorded it when it finished."""
         rows = await self._conn.execute_fetchall(
             "SELECT business_date, COALESCE(overdue_fen, 0) FROM servicing_runs"
             " WHERE business_date >= ? AND finished_at IS NOT NULL ORDER BY business_date",
             (since.isoformat(),))
-        return [tuple(r) for r in rows]
+        return [OverdueDay(*r) for r in rows]

@@ -3,52 +3,16 @@ not grow with the book."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import aiosqlite
 
 from core.clock import Clock, utc_iso
+from core.due import DebitDue, DueInstalment, OverdueMark, ServicingRun
 from core.money import Money
 
 RUN_COUNTERS = ("debited", "failed", "retried", "defaulted", "overdue_marked", "completed",
                 "reminders_planned")
-
-
-@dataclass(frozen=True, slots=True)
-class DebitDue:
-    agreement_id: int
-    instalment_id: int
-    amount: Money  # the friend's part
-    attempts: int
-    friend_id: int
-    borrower_id: int
-    due_date: date
-    merchant: str
-    seq: int
-    of: int
-
-
-@dataclass(frozen=True, slots=True)
-class DueInstalment:
-    instalment_id: int
-    borrower_id: int
-    due_date: date
-    amount: Money
-    paid: Money
-    merchant: str
-    seq: int
-    of: int
-    parts: tuple[tuple[int, Money], ...]  # (friend, part) still covered
-    debited_on_day: tuple[int, ...] = ()  # friends whose part had a debit attempt that day
-
-
-@dataclass(frozen=True, slots=True)
-class ServicingRun:
-    business_date: date
-    started_at: str
-    finished_at: str | None
-    counts: dict[str, int]
 
 
 class SqliteServicing:
@@ -147,10 +111,9 @@ class SqliteServicing:
         return sorted(r[0] for r in rows)
 
     # -- overdue, completion -----------------------------------------------------------------
-    async def mark_overdue(self, day: date, limit: int
-                           ) -> list[tuple[int, int, str, tuple[int, ...]]]:
-        """Unpaid instalments past due and not yet marked: (instalment, borrower, due, the
-        friends whose part of it is still covered)."""
+    async def mark_overdue(self, day: date, limit: int) -> list[OverdueMark]:
+        """Unpaid instalments past due and not yet marked, each with the friends whose part
+        of it is still covered."""
         rows = await self._conn.execute_fetchall(
             "UPDATE instalments SET overdue_since = date(due_date, '+1 day') WHERE id IN ("
             " SELECT id FROM instalments WHERE status = 'unpaid' AND due_date < ?"
@@ -160,8 +123,8 @@ class SqliteServicing:
             "  JOIN agreements a ON a.id = ai.agreement_id"
             "  WHERE ai.instalment_id = instalments.id AND +ai.status = 'covered')",
             (day.isoformat(), limit))
-        return sorted((r[0], r[1], r[2], tuple(sorted({int(f) for f in (r[3] or "").split(",")
-                                                        if f})))
+        return sorted(OverdueMark(r[0], r[1], r[2],
+                                  tuple(sorted({int(f) for f in (r[3] or "").split(",") if f})))
                       for r in rows)
 
     async def has_covered_parts(self, agreement_id: int) -> bool:

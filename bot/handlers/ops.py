@@ -86,10 +86,10 @@ async def alert_pressed(update: Update, context: BotContext,
         await query.answer()
         await edit(query, say("alert.acknowledged" if done else "alert.already", id=alert_id))
         return
-    if not alert.subject.startswith("user:"):
+    user_id = alert.person
+    if user_id is None:  # only a person can be frozen
         await query.answer(say("callback.invalid"), show_alert=True)
         return
-    user_id = int(alert.subject.split(":")[1])
     await risk_service.set_frozen(found.uow, user_id=user_id, operator_id=operator,
                                   reason=f"alert #{alert_id}: {alert.rule}")
     await risk_service.acknowledge(found.uow, alert_id=alert_id, operator_id=operator)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from core import risk
 from core.clock import Clock
-from core.events import SYSTEM, Event, operator_actor
+from core.events import SYSTEM, Event, operator_actor, person_in
 from core.outbox import IMMEDIATELY, Notice, NoticeKind
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.risk import Finding, RiskPolicy
@@ -95,9 +95,9 @@ def people_named(subject: str, evidence: dict) -> tuple[int, ...]:
     """Whom an alert concerns: the person it is about, the borrower of an overdue
     instalment, everyone in a circle of cover."""
     people = set()
-    kind, _, who = subject.partition(":")
-    if kind == "user":
-        people.add(int(who))
+    person = person_in(subject)
+    if person is not None:
+        people.add(person)
     for value in (evidence.get("borrower"), evidence.get("other_user"),
                   *evidence.get("users", ())):
         if isinstance(value, int):

@@ -1,0 +1,69 @@
+"""What servicing reads from the book, page by page: the parts to debit on a date, the
+instalments to remind about, the ones to mark overdue, and the record of each run. Storage
+builds these; core.services.servicing reads them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import NamedTuple
+
+from core.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class DebitDue:
+    agreement_id: int
+    instalment_id: int
+    amount: Money  # the friend's part
+    attempts: int
+    friend_id: int
+    borrower_id: int
+    due_date: date
+    merchant: str
+    seq: int
+    of: int
+
+
+@dataclass(frozen=True, slots=True)
+class DueInstalment:
+    instalment_id: int
+    borrower_id: int
+    due_date: date
+    amount: Money
+    paid: Money
+    merchant: str
+    seq: int
+    of: int
+    parts: tuple[tuple[int, Money], ...]  # (friend, part) still covered
+    debited_on_day: tuple[int, ...] = ()  # friends whose part had a debit attempt that day
+
+
+@dataclass(frozen=True, slots=True)
+class ServicingRun:
+    business_date: date
+    started_at: str
+    finished_at: str | None
+    counts: dict[str, int]
+
+
+class OverdueMark(NamedTuple):
+    """An instalment just marked overdue, and the friends still covering a part of it."""
+
+    instalment_id: int
+    borrower_id: int
+    due_date: str  # ISO
+    friends: tuple[int, ...]
+
+
+class RunDay(NamedTuple):
+    """One servicing run as the daily report charts it."""
+
+    business_date: str  # ISO
+    debited: int
+    failed: int
+
+
+class OverdueDay(NamedTuple):
+    business_date: str  # ISO
+    overdue_fen: int
