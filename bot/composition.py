@@ -23,7 +23,7 @@ from bot.telegram_bot import LimitedBot
 from core.clock import Clock, SystemClock
 from core.services.cover.desk import CoverDesk
 from core.services.people import People
-from core.services.risk import announce_open_alerts
+from core.services.risk import RiskDesk, announce_open_alerts
 from core.users import Language
 from storage.db import Database
 from storage.uow import SqliteUnitOfWorkFactory
@@ -88,7 +88,8 @@ def build_application(settings: Settings, clock: Clock | None = None,
             payment_token=token.get_secret_value() if token else None,
             cover=CoverDesk(uow, settings.cover_config, settings.invite_tokens(), clock,
                             settings.tz),
-            servicing=settings.servicing_policy, risk=settings.risk_policy,
+            servicing=settings.servicing_policy,
+            risk=RiskDesk(uow, clock, settings.risk_policy, settings.tz, settings.operator_ids),
             database_path=settings.database_path)
         fetching.services = app.bot_data[SERVICES]  # from now on, payments book on arrival
         # Alerts raised where no operator was known (a migration, the command line) reach

@@ -17,9 +17,9 @@ from core.clock import Clock, business_date
 from core.credit import CreditPolicy
 from core.identity import IdentityHasher
 from core.ports import UnitOfWorkFactory
-from core.risk import RiskPolicy
 from core.services.cover.desk import CoverDesk
 from core.services.people import People
+from core.services.risk import RiskDesk
 from core.services.servicing import ServicingPolicy
 from core.users import Language
 
@@ -40,7 +40,7 @@ class Services:
     payment_token: str | None  # Telegram Payments provider token; None: no in-chat top-up
     cover: CoverDesk  # asking, accepting, reviewing, signing, ending (core.services.cover)
     servicing: ServicingPolicy
-    risk: RiskPolicy
+    risk: RiskDesk  # the rules after an action, alerts, freezes (core.services.risk)
     database_path: Path | None = None  # where reports are saved beside
 
     def today(self) -> date:

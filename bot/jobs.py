@@ -24,7 +24,7 @@ async def servicing_job(context: BotContext) -> None:
     found = context.services
     async with found.uow.read() as tx:
         last = await tx.servicing.last_finished()
-    result = await run_daily(found.uow, found.clock, found.tz, found.servicing, found.risk,
+    result = await run_daily(found.uow, found.clock, found.tz, found.servicing, found.risk.policy,
                              found.operator_ids, business_dates_to_run(last, found.today()))
     for day, counts in result.runs:
         log.info("servicing %s: %s", day, counts)

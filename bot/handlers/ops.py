@@ -15,7 +15,6 @@ from bot.handlers.fallback import unknown_command
 from bot.report import network_lines
 from core.money import Money
 from core.numerals import parse_int
-from core.services import risk as risk_service
 from core.services.daily import network_view
 
 MAX_USER_ID = 2**53  # Telegram's user ids fit in 52 bits
@@ -82,7 +81,7 @@ async def alert_pressed(update: Update, context: BotContext,
         return
     operator = update.effective_user.id
     if press.action is callbacks.AlertAction.ACKNOWLEDGE:
-        done = await risk_service.acknowledge(found.uow, alert_id=alert_id, operator_id=operator)
+        done = await found.risk.acknowledge(alert_id=alert_id, operator_id=operator)
         await query.answer()
         await edit(query, say("alert.acknowledged" if done else "alert.already", id=alert_id))
         return
@@ -90,9 +89,9 @@ async def alert_pressed(update: Update, context: BotContext,
     if user_id is None:  # only a person can be frozen
         await query.answer(say("callback.invalid"), show_alert=True)
         return
-    await risk_service.set_frozen(found.uow, user_id=user_id, operator_id=operator,
+    await found.risk.set_frozen(user_id=user_id, operator_id=operator,
                                   reason=f"alert #{alert_id}: {alert.rule}")
-    await risk_service.acknowledge(found.uow, alert_id=alert_id, operator_id=operator)
+    await found.risk.acknowledge(alert_id=alert_id, operator_id=operator)
     await query.answer()
     await edit(query, say("alert.frozen", subject=alert.subject, id=alert_id, user=user_id))
 
@@ -117,8 +116,8 @@ async def _set_frozen(update: Update, context: BotContext,
         await reply(update, say("ops.freeze_usage"))
         return
     reason = " ".join(args[1:])[:200] if freezing else None
-    changed = await risk_service.set_frozen(context.services.uow, user_id=user_id,
-                                            operator_id=update.effective_user.id, reason=reason)
+    changed = await context.services.risk.set_frozen(
+        user_id=user_id, operator_id=update.effective_user.id, reason=reason)
     if not changed:
         await reply(update, say("ops.unchanged", user=user_id))
     elif freezing:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from core import risk
-from core.clock import Clock
+from core.clock import Clock, business_date
 from core.events import SYSTEM, Event, operator_actor, person_in
 from core.outbox import IMMEDIATELY, Notice, NoticeKind
 from core.ports import UnitOfWork, UnitOfWorkFactory
@@ -164,3 +165,27 @@ async def set_frozen(uow: UnitOfWorkFactory, *, user_id: int, operator_id: int,
                                          parties=(user_id,)))
         await tx.commit()
     return changed
+
+
+@dataclass(frozen=True)
+class RiskDesk:
+    """The risk service as the bot calls it, built once in the composition root: the store,
+    the clock, the policy, the business timezone and the operators to tell are bound."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    policy: RiskPolicy
+    tz: ZoneInfo
+    operators: frozenset[int]
+
+    async def evaluate(self, rules: tuple[str, ...] = ALL_RULES) -> Evaluation:
+        """Run ``rules`` as of today; new alerts are planned for the operators."""
+        return await evaluate(self.uow, self.clock, self.policy,
+                              business_date(self.clock.now(), self.tz), self.operators, rules)
+
+    async def acknowledge(self, *, alert_id: int, operator_id: int) -> bool:
+        return await acknowledge(self.uow, alert_id=alert_id, operator_id=operator_id)
+
+    async def set_frozen(self, *, user_id: int, operator_id: int, reason: str | None) -> bool:
+        return await set_frozen(self.uow, user_id=user_id, operator_id=operator_id,
+                                reason=reason)

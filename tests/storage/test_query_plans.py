@@ -141,6 +141,7 @@ def _services(uow, clock, texts, people):
     from bot.context import Services
     from bot.settings import Settings
     from core.services.cover.desk import CoverDesk
+    from core.services.risk import RiskDesk
 
     settings = Settings(_env_file=None, id_hash_key="k" * 32)
     return Services(uow=uow, people=people, texts=texts, clock=clock, tz=TZ,
@@ -150,7 +151,7 @@ def _services(uow, clock, texts, people):
                     cover=CoverDesk(uow, settings.cover_config, settings.invite_tokens(), clock,
                                     TZ),
                     servicing=settings.servicing_policy,
-                    risk=settings.risk_policy)
+                    risk=RiskDesk(uow, clock, settings.risk_policy, TZ, frozenset({9000})))
 
 
 def test_scheduled_statements_were_caught(statements):
