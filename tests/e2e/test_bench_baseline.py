@@ -4,10 +4,11 @@ post_init or post_shutdown (no database to open), and the loop must not need the
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from bench.noop_bot import baseline
 from bot.demo.botapi import FakeBotApi
-from bot.serve import serve
+from bot.serve import GIL_SWITCH_SECONDS, serve
 from bot.settings import Settings
 from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
 
@@ -21,12 +22,16 @@ async def test_the_baseline_answers_and_stops_through_the_run_loop(tmp_path):
     app = baseline(settings)
     assert app.post_init is None and app.post_shutdown is None
     stop = asyncio.Event()
+    switch = sys.getswitchinterval()
     task = asyncio.create_task(serve(settings, app=app, stop=stop))
     try:
         await api.person(7, "Ann").send("hello")
         answer = await api.wait_output(lambda o: o.chat_id == 7, timeout=10)
         assert answer.text == "ok"
+        # Running, the loop hands the GIL to aiosqlite's thread and back without 5 ms waits.
+        assert sys.getswitchinterval() == GIL_SWITCH_SECONDS
     finally:
+        sys.setswitchinterval(switch)
         stop.set()
         await api.release_polls()
         await asyncio.wait_for(task, 30)  # raises what serve raised
