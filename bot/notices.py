@@ -45,12 +45,17 @@ def _cover_text(*money: str) -> Callable[[NoticeKind, Mapping[str, Any], Speaker
     return text
 
 
+def _request_id(params: Mapping[str, Any]) -> int:
+    # Invitations planned before notices were facts carried the id only in their button.
+    return int(params["id"] if "id" in params else params["_button"][1])
+
+
 def _view_request(params: Mapping[str, Any], say: Speaker) -> InlineKeyboardMarkup:
-    return keyboards.view_request(int(params["id"]), say)
+    return keyboards.view_request(_request_id(params), say)
 
 
 def _revoke_request(params: Mapping[str, Any], say: Speaker) -> InlineKeyboardMarkup:
-    return keyboards.revoke_request(int(params["id"]), say)
+    return keyboards.revoke_request(_request_id(params), say)
 
 
 # -- servicing: one text per kind and recipient's side --------------------------------------

@@ -130,15 +130,19 @@ class OutboxSender:
                 if not await self._send(message, counts):
                     return
 
-    async def _outgoing(self, message: OutboxMessage, say: Speaker) -> Outgoing:
+    async def _party_name(self, message: OutboxMessage) -> str | None:
+        """Who acted, by the name they have now (cover notices carry only their id)."""
+        party = message.params.get("party")
+        if party is None:
+            return None
+        async with self._services.uow.read() as tx:
+            return await display_name(tx, int(party))
+
+    async def _outgoing(self, message: OutboxMessage, say: Speaker,
+                        name: str | None) -> Outgoing:
         """The notice as Telegram will take it (bot.notices says what it reads): a long
         alert's evidence or a report's caption is cut by its measured length, whole lines
         kept."""
-        name = None
-        party = message.params.get("party")
-        if party is not None:  # who acted, by the name they have now
-            async with self._services.uow.read() as tx:
-                name = await display_name(tx, int(party))
         text, markup = render(message, say, name)
         if message.kind == NoticeKind.DAILY_REPORT:
             photo = await self._chart(message.params)
@@ -168,8 +172,11 @@ class OutboxSender:
     async def _send(self, message: OutboxMessage, counts: DrainCounts) -> bool:
         found = self._services
         say = Speaker(found.texts, await found.people.language(message.recipient_id))
+        # Read before drawing: a database that does not answer now leaves the notice
+        # pending for the next drain, it does not make it undrawable.
+        name = await self._party_name(message)
         try:
-            out = await self._outgoing(message, say)
+            out = await self._outgoing(message, say, name)
         except Exception as error:  # a notice that cannot be drawn stops nobody else's
             log.exception("outbox message %s (%s) could not be rendered", message.id,
                           message.kind)

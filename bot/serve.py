@@ -43,6 +43,7 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
                            secret if webhook else None, webhook_path(settings.webhook_url),
                            settings.servicing_time)
     await app.initialize()
+    switch = sys.getswitchinterval()
     try:
         if app.post_init:
             await app.post_init(app)
@@ -95,4 +96,5 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
             await app.post_shutdown(app)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+        sys.setswitchinterval(switch)
     log.info("stopped")

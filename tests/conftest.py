@@ -65,12 +65,16 @@ def postgres_server():
     bindir = server_binaries()
     if bindir is None:
         why = "no PostgreSQL server binaries (initdb, pg_ctl) on this machine"
-        if os.environ.get("DAIHUAN_REQUIRE_POSTGRES"):  # .ci/run: both engines or nothing
+        if os.environ.get("DAIHUAN_REQUIRE_POSTGRES") == "1":  # .ci/run: both engines or nothing
             pytest.fail(f"{why}, and DAIHUAN_REQUIRE_POSTGRES is set")
         _NO_POSTGRES.append(why)
         pytest.skip(why)
     server = ThrowawayPostgres(bindir)
-    server.start()  # binaries that cannot start a server fail the run: no silent skip
+    try:
+        server.start()  # binaries that cannot start a server fail the run: no silent skip
+    except BaseException:
+        server.stop()  # no server or folder left behind
+        raise
     yield server
     server.stop()
 

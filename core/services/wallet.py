@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -10,6 +11,7 @@ from core.accounts import TOP_UP_SOURCES, receivable_of, repayment_key, top_up_k
 from core.bills import Instalment, InstalmentStatus
 from core.events import Event, user_actor
 from core.ledger import (
+    AboveMaximum,
     AccountSpec,
     InsufficientFunds,
     Movement,
@@ -20,6 +22,8 @@ from core.ledger import (
 from core.money import ZERO, Money
 from core.outbox import IMMEDIATELY, Lane, Notice, NoticeKind
 from core.ports import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 # What a person may top up in the chat: the buttons /wallet offers, and the only amounts an
 # invoice may carry (bot.payments refuses any other at pre-checkout).
@@ -115,6 +119,13 @@ async def repay_from_wallet(uow: UnitOfWorkFactory, *, user_id: int, instalment_
                 wallet.id, receivable.id, due, memo=f"instalment {instalment.id}"))
         except InsufficientFunds:
             raise RepayRefused(RepayRefusal.INSUFFICIENT_FUNDS, wallet.balance, due) from None
+        except AboveMaximum:
+            # The receivable owes less than the instalment says: the book disagrees with
+            # itself. Nothing is posted; operators read the log, the person is told the
+            # amount is not what they confirmed.
+            log.error("repayment of instalment %s would overpay receivable %s",
+                      instalment.id, receivable.id)
+            raise RepayRefused(RepayRefusal.CHANGED, amount=due) from None
         complete = await tx.bills.record_payment(instalment.id, user_id, due, "wallet",
                                                  posted.id, today)
         events = [Event(user_actor(user_id), f"instalment:{instalment.id}", "instalment.payment",

@@ -31,11 +31,11 @@ async def test_the_baseline_answers_and_stops_through_the_run_loop(tmp_path):
         # Running, the loop hands the GIL to aiosqlite's thread and back without 5 ms waits.
         assert sys.getswitchinterval() == GIL_SWITCH_SECONDS
     finally:
-        sys.setswitchinterval(switch)
         stop.set()
         await api.release_polls()
         await asyncio.wait_for(task, 30)  # raises what serve raised
         await api.stop()
+    assert sys.getswitchinterval() == switch  # and back as it was once stopped
     assert not (tmp_path / "unused.db").exists()  # a true no-op: no storage
 
 

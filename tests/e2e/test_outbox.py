@@ -191,3 +191,34 @@ async def test_a_notice_that_cannot_be_drawn_holds_up_nobody(harness):
         ("broken", "failed")]
     assert q(harness.db_path, "SELECT last_error LIKE 'render:%' FROM outbox"
                               " WHERE key = 'broken'") == [(1,)]
+
+
+async def test_a_database_that_does_not_answer_delays_a_notice_never_drops_it(harness,
+                                                                              monkeypatch):
+    """The acting person's name is read when the notice is sent. If that read fails, the
+    notice stays pending for the next drain: it is not set aside as undrawable."""
+    import sqlite3
+
+    import bot.outbox_sender as outbox_sender
+    from core.outbox import NoticeKind
+
+    alice = harness.person(4400, "Alice", "en")
+    harness.person(4401, "Bob", "en")
+    async with services(harness.app).uow() as tx:
+        await tx.users.ensure(4401)
+        await tx.commit()
+    await plan(harness, [Notice("opened", alice.id, NoticeKind.OPENED,
+                                {"id": 7, "party": 4401}, urgent=True)])
+    real = outbox_sender.display_name
+
+    async def unavailable(tx, user_id):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(outbox_sender, "display_name", unavailable)
+    counts = await OutboxSender(harness.app.bot, services(harness.app)).drain()
+    assert (counts.sent, counts.failed) == (0, 0)
+    assert q(harness.db_path, "SELECT status FROM outbox WHERE key = 'opened'") == [("pending",)]
+    monkeypatch.setattr(outbox_sender, "display_name", real)
+    counts = await OutboxSender(harness.app.bot, services(harness.app)).drain()
+    assert counts.sent == 1
+    assert q(harness.db_path, "SELECT status FROM outbox WHERE key = 'opened'") == [("sent",)]

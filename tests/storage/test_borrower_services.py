@@ -89,6 +89,34 @@ async def test_top_up_replay_posts_once(db, uow):
     assert q(db.path, "SELECT COUNT(*) FROM events WHERE kind = 'wallet.topped_up'") == [(1,)]
 
 
+async def test_a_repayment_the_receivable_does_not_owe_posts_nothing(db, uow, caplog):
+    """If the book's receivable owes less than the instalment says (it disagrees with
+    itself), paying is refused as changed, nothing is posted and operators get a log line;
+    it is never reported as the wallet being short."""
+    from core.accounts import receivable_of
+    from core.ledger import AccountKind, AccountSpec, Transfer
+
+    await verified(uow, 1)
+    bill = await buy(uow, borrower_id=1, quote=make_quote("JD", Money.yuan(300), 3, TODAY,
+                                                          FeeSchedule()),
+                     ref="r1", today=TODAY, policy=POLICY)
+    await top_up(uow, user_id=1, amount=Money.yuan(300), source="bank", ref="b1", actor="op")
+    async with uow() as tx:  # settle the receivable outside the bills: they now disagree
+        bank = await tx.ledger.open_account(AccountSpec("external:settle", AccountKind.EXTERNAL))
+        owed = await receivable_of(tx.ledger, 1)
+        await tx.ledger.post(Transfer.between("settle:1", "settle", bank.id, owed.id,
+                                              Money.yuan(300)))
+        await tx.commit()
+    transfers = q(db.path, "SELECT COUNT(*) FROM transfers")
+    with pytest.raises(RepayRefused) as refused:
+        await repay_from_wallet(uow, user_id=1, instalment_id=bill.instalments[0].id,
+                                confirmed=Money(10_000), today=TODAY)
+    assert refused.value.reason is RepayRefusal.CHANGED
+    assert q(db.path, "SELECT COUNT(*) FROM transfers") == transfers
+    assert "would overpay receivable" in caplog.text
+    assert_ledger_invariants(db.path)
+
+
 async def test_repay_double_tap_pays_once(db, uow):
     await verified(uow, 1)
     bill = await buy(uow, borrower_id=1, quote=make_quote("JD", Money.yuan(300), 3, TODAY,

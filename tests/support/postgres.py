@@ -10,6 +10,7 @@ them, a server that does not start fails the run."""
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -65,6 +66,15 @@ class ThrowawayPostgres:
     def start(self) -> str:
         """Start the server and give the URL of its ``postgres`` database."""
         if self._as_postgres:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError("running as root, initdb needs a 'postgres' system user to "
+                                   "run as; there is none (install Debian's postgresql "
+                                   "package, or run the tests as another user)") from None
+            if shutil.which("runuser") is None:
+                raise RuntimeError("running as root, and no runuser to start PostgreSQL as "
+                                   "the 'postgres' user")
             shutil.chown(self.folder, "postgres")
         self._run("initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8",
                   "--locale=C", "--no-sync")

@@ -92,5 +92,8 @@ def test_a_row_an_older_version_planned_still_reads():
         1, "k", 5, "notify.signed", {"name": "Bob", "id": 4, "agreement": 9, "total": 30000,
                                      "_money": ["total"]}, True, 0), say)
     assert "Bob" in text and "300.00" in text
+    text, markup = render(OutboxMessage(  # an invitation kept its id only in its button
+        1, "k", 5, "invite.push", {"name": "Jane", "_button": ["view", 4]}, True, 0), say)
+    assert "Jane" in text and markup.inline_keyboard[0][0].callback_data == "fr:v:4"
     assert render(OutboxMessage(1, "k", 5, "no_such_kind", {}, True, 0), say) == (
         say("servicing.unknown_notice"), None)
