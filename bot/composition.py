@@ -30,10 +30,9 @@ from storage.uow import SqliteUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 # Updates handled at once, and the Bot API connections they and the outbox (two lanes of
-# eight sends, bot.outbox_sender) share. httpcore 1.0's pool walks every connection on each
-# request and each release, so its cost grows with the square of the pool: 256 connections
-# cost the no-op baseline 5.6 ms of CPU per update, 64 cost 3.7 ms (bench/updates.py). 48
-# updates in flight plus 16 sends fit in 64 connections, so no request waits for a socket.
+# eight sends, bot.outbox_sender) share: 48 updates in flight plus 16 sends fit in 64
+# connections, so no request waits for a socket. (On aiohttp, bot.http, the pool's cost does
+# not grow with its size; under httpcore it grew with its square.)
 UPDATES_IN_FLIGHT = 48
 CONNECTIONS = 64
 DATABASE = "database"

@@ -17,9 +17,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import RequestData
 
 from bot.context import Services
+from bot.http import AiohttpRequest
 from core.events import user_actor
 from core.ledger import PostedTransfer
 from core.money import Money
@@ -88,7 +89,7 @@ def payment_in(update: dict) -> Payment | None:
         return None
 
 
-class PaymentBookingRequest(HTTPXRequest):
+class PaymentBookingRequest(AiohttpRequest):
     """The getUpdates request: books payments before the batch can be confirmed."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -18,7 +18,9 @@ import json
 import logging
 
 from telegram.error import NetworkError, TimedOut
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import RequestData
+
+from bot.http import AiohttpRequest
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({500, 502, 503, 504})
@@ -35,7 +37,7 @@ _ALREADY_DONE = {
 _DONE = (200, json.dumps({"ok": True, "result": True}).encode())
 
 
-class RetryingRequest(HTTPXRequest):
+class RetryingRequest(AiohttpRequest):
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          *args: object, **kwargs: object) -> tuple[int, bytes]:
         api_method = _method(url)

@@ -50,11 +50,3 @@ def test_updates_and_outbox_sends_in_flight_fit_in_the_connection_pool():
 
     sends = inspect.signature(OutboxSender).parameters["concurrency"].default
     assert UPDATES_IN_FLIGHT + len(Lane) * sends <= CONNECTIONS
-
-
-async def test_httpcore_finds_sniffio():
-    # Without sniffio, httpcore's current_async_library() is a failed import that searches
-    # sys.path on every lock it makes: a tenth of an update's CPU (bench/updates.py).
-    import sniffio
-
-    assert sniffio.current_async_library() == "asyncio"
