@@ -35,7 +35,7 @@ from core.money import Money
 from storage.db import Database
 from storage.ledger import GroupCommitLedger
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 
 WALLETS = 1000
 SUBMITTERS = 64
@@ -151,7 +151,7 @@ async def ledger_run(path: Path, n: int, submitters: int) -> float:
     clock = FixedClock(datetime(2026, 11, 29, tzinfo=UTC))
     db = await Database(path).open()
     await migrate(db, clock)
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     async with uow() as tx:
         bank = await tx.ledger.open_account(AccountSpec("external:bank", AccountKind.EXTERNAL))
         wallets = [await tx.ledger.open_account(AccountSpec.wallet(i)) for i in range(WALLETS)]

@@ -30,7 +30,7 @@ from core.clock import FixedClock
 from core.outbox import Notice
 from storage.db import Database
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
 
 PEOPLE = 500
@@ -40,7 +40,7 @@ async def plan(path: Path, messages: int) -> None:
     clock = FixedClock(datetime.now(UTC))
     db = await Database(path).open()
     await migrate(db, clock)
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     async with uow() as tx:
         for p in range(PEOPLE):
             await tx.users.upsert_seen(10_000 + p, f"P{p}", "en")

@@ -37,7 +37,7 @@ from core.services.daily import run_daily
 from core.services.servicing import ServicingPolicy
 from storage.db import Database
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 
 DAY = date(2027, 3, 15)
 TZ = ZoneInfo("Asia/Shanghai")
@@ -129,7 +129,7 @@ def _due(k: int, due_every: int) -> date:
 async def serve(path: Path) -> float:
     clock = FixedClock(datetime(2027, 3, 15, 2, tzinfo=UTC))
     db = await Database(path).open()
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     start = time.perf_counter()
     result = await run_daily(uow, clock, TZ, ServicingPolicy(), RiskPolicy(),
                              frozenset({9000}), [DAY])

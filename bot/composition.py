@@ -26,7 +26,7 @@ from core.services.people import People
 from core.services.risk import RiskDesk, announce_open_alerts
 from core.users import Language
 from storage.db import Database
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 # Updates handled at once, and the Bot API connections they and the outbox (two lanes of
@@ -77,7 +77,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
 
     async def post_init(app: Application) -> None:
         db = await open_database(settings, clock)
-        uow = SqliteUnitOfWorkFactory(db, clock)
+        uow = StorageUnitOfWorkFactory(db, clock)
         app.bot_data[DATABASE] = db
         token = settings.payment_provider_token
         app.bot_data[SERVICES] = Services(

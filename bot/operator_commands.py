@@ -23,17 +23,17 @@ from core.services.daily import run_daily
 from core.services.servicing import business_dates_to_run
 from storage.events import export
 from storage.migrate import SchemaTooNew, current_version
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 
 CLI_ACTOR = operator_actor(0)  # the command line: an operator without a Telegram id
 
 
 @asynccontextmanager
-async def _storage(settings: Settings) -> AsyncIterator[SqliteUnitOfWorkFactory]:
+async def _storage(settings: Settings) -> AsyncIterator[StorageUnitOfWorkFactory]:
     clock = SystemClock()
     db = await open_database(settings, clock)
     try:
-        yield SqliteUnitOfWorkFactory(db, clock)
+        yield StorageUnitOfWorkFactory(db, clock)
     finally:
         await db.close()
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-
-import aiosqlite
+from typing import Any
 
 from core.bills import Bill, Instalment, InstalmentStatus, Quote
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.credit import RepaymentRecord
 from core.money import Money
+from storage.sql import Sql
 
 _INSTALMENT = (
     "SELECT i.id, i.bill_id, b.borrower_id, i.seq, b.plan, i.due_date, i.principal, i.fee,"
@@ -23,7 +23,7 @@ _BILL = ("SELECT id, borrower_id, merchant, principal, fee, plan, purchased_on, 
          " FROM bills")
 
 
-def _instalment(row: aiosqlite.Row) -> Instalment:
+def _instalment(row: Any) -> Instalment:
     return Instalment(
         id=row["id"], bill_id=row["bill_id"], borrower_id=row["borrower_id"], seq=row["seq"],
         of=row["plan"], due_date=date.fromisoformat(row["due_date"]),
@@ -34,8 +34,8 @@ def _instalment(row: aiosqlite.Row) -> Instalment:
         paid_by=row["paid_by"], paid=Money(row["paid_amount"]), covered=Money(row["covered"]))
 
 
-class SqliteBills:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+class BillStore:
+    def __init__(self, conn: Sql, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
 
@@ -137,7 +137,7 @@ class SqliteBills:
             " imported_at = excluded.imported_at", params)
         return len(params)
 
-    async def _with_instalments(self, rows: list[aiosqlite.Row]) -> list[Bill]:
+    async def _with_instalments(self, rows: list[Any]) -> list[Bill]:
         if not rows:
             return []
         ids = [row["id"] for row in rows]

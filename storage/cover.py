@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-
-import aiosqlite
+from typing import Any
 
 from core.agreement import Agreement, AgreementStatus, AgreementText, CoveredInstalment, fingerprint
 from core.capacity import FriendPosition
@@ -13,11 +12,17 @@ from core.cover import CoverRequest, CoverStatus, Route
 from core.money import Money
 from core.users import Language
 from core.views import AgreementView, CoverPart, PartyName, RequestView
+from storage.dialect import POSTGRES, SQLITE, Dialect
+from storage.sql import Sql
 
-_REQUEST = ("SELECT r.id, r.borrower_id, r.bill_id, r.share_bp, r.route, r.friend_id, r.status,"
+
+def _request_select(d: Dialect) -> str:
+    return ("SELECT r.id, r.borrower_id, r.bill_id, r.share_bp, r.route, r.friend_id, r.status,"
             " r.created_at, r.expires_at, r.token_salt, r.token_hash,"
-            " (SELECT group_concat(instalment_id) FROM cover_request_instalments c"
+            f" (SELECT {d.list_of('instalment_id')} FROM cover_request_instalments c"
             "  WHERE c.request_id = r.id) AS instalments FROM cover_requests r")
+
+
 _AGREEMENT = ("SELECT id, request_id, borrower_id, friend_id, bill_id, share_bp, version,"
               " language, text, text_sha256, signed_at, status, translation,"
               " translation_language FROM agreements")
@@ -33,18 +38,20 @@ _AGREEMENT_VIEW = (
     " LEFT JOIN identities ib ON ib.user_id = a.borrower_id"
     " LEFT JOIN users uf ON uf.id = a.friend_id"
     " LEFT JOIN identities if_ ON if_.user_id = a.friend_id")
-_REQUEST_VIEW = _REQUEST.replace(
+_REQUEST = {d: _request_select(d) for d in (SQLITE, POSTGRES)}
+_REQUEST_VIEW = {d: sql.replace(
     " FROM cover_requests r",
     ", b.merchant, u.display_name AS friend_name, i.legal_name AS friend_legal"
     " FROM cover_requests r JOIN bills b ON b.id = r.bill_id"
     " LEFT JOIN users u ON u.id = r.friend_id LEFT JOIN identities i ON i.user_id = r.friend_id")
+    for d, sql in _REQUEST.items()}
 
 
 def _party(user_id: int, name: str | None, legal: str | None) -> PartyName:
     return PartyName(user_id, name or "", legal)
 
 
-def _request(row: aiosqlite.Row) -> CoverRequest:
+def _request(row: Any) -> CoverRequest:
     ids = tuple(sorted(int(i) for i in (row["instalments"] or "").split(",") if i))
     return CoverRequest(
         id=row["id"], borrower_id=row["borrower_id"], bill_id=row["bill_id"],
@@ -54,7 +61,7 @@ def _request(row: aiosqlite.Row) -> CoverRequest:
         token_salt=row["token_salt"], token_hash=row["token_hash"])
 
 
-def _agreement(row: aiosqlite.Row) -> Agreement:
+def _agreement(row: Any) -> Agreement:
     return Agreement(
         id=row["id"], request_id=row["request_id"], borrower_id=row["borrower_id"],
         friend_id=row["friend_id"], bill_id=row["bill_id"], share_bp=row["share_bp"],
@@ -65,10 +72,12 @@ def _agreement(row: aiosqlite.Row) -> Agreement:
                               if row["translation_language"] else None))
 
 
-class SqliteCover:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+class CoverStore:
+    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE) -> None:
         self._conn = conn
         self._clock = clock
+        self._request_sql = _REQUEST[dialect]
+        self._request_view_sql = _REQUEST_VIEW[dialect]
 
     # -- requests --------------------------------------------------------------------------
     async def add_request(self, *, borrower_id: int, bill_id: int, instalment_ids: list[int],
@@ -90,11 +99,12 @@ class SqliteCover:
         return request
 
     async def request(self, request_id: int) -> CoverRequest | None:
-        rows = await self._conn.execute_fetchall(f"{_REQUEST} WHERE r.id = ?", (request_id,))
+        rows = await self._conn.execute_fetchall(f"{self._request_sql} WHERE r.id = ?",
+                                                 (request_id,))
         return _request(rows[0]) if rows else None
 
     async def request_by_token_hash(self, token_hash: str) -> CoverRequest | None:
-        rows = await self._conn.execute_fetchall(f"{_REQUEST} WHERE r.token_hash = ?",
+        rows = await self._conn.execute_fetchall(f"{self._request_sql} WHERE r.token_hash = ?",
                                                  (token_hash,))
         return _request(rows[0]) if rows else None
 
@@ -130,14 +140,15 @@ class SqliteCover:
 
     async def requests_of_borrower(self, borrower_id: int, limit: int = 20) -> list[CoverRequest]:
         rows = await self._conn.execute_fetchall(
-            f"{_REQUEST} WHERE r.borrower_id = ? ORDER BY r.id DESC LIMIT ?", (borrower_id, limit))
+            f"{self._request_sql} WHERE r.borrower_id = ? ORDER BY r.id DESC LIMIT ?",
+            (borrower_id, limit))
         return [_request(r) for r in rows]
 
     async def request_views_of_borrower(self, borrower_id: int, limit: int = 20
                                         ) -> list[RequestView]:
         """The borrower's latest requests with each one's merchant and friend, in one query."""
         rows = await self._conn.execute_fetchall(
-            f"{_REQUEST_VIEW} WHERE r.borrower_id = ? ORDER BY r.id DESC LIMIT ?",
+            f"{self._request_view_sql} WHERE r.borrower_id = ? ORDER BY r.id DESC LIMIT ?",
             (borrower_id, limit))
         return [RequestView(_request(r), r["merchant"],
                             _party(r["friend_id"], r["friend_name"], r["friend_legal"])
@@ -151,7 +162,7 @@ class SqliteCover:
 
     async def open_requests_to_expire(self, now: datetime, limit: int) -> list[CoverRequest]:
         rows = await self._conn.execute_fetchall(
-            f"{_REQUEST} WHERE r.status IN {_OPEN} AND r.expires_at <= ? LIMIT ?",
+            f"{self._request_sql} WHERE r.status IN {_OPEN} AND r.expires_at <= ? LIMIT ?",
             (utc_iso(now), limit))
         # No ORDER BY: each expired one leaves the set, and a sort would read all of it.
         return sorted((_request(r) for r in rows), key=lambda r: r.id)

@@ -12,12 +12,17 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.dialect import SQLITE
+
 BUSY_TIMEOUT_MS = 5000
 
 
 class Database:
+    dialect = SQLITE
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.where = f"database {self.path}"
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
@@ -69,6 +74,12 @@ class Database:
             self._write_lock.release()
             raise
         return Transaction(writer, self._write_lock)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The reader: each statement sees the latest commit, and never waits for the
+        writer (WAL)."""
+        yield self.reader
 
     @asynccontextmanager
     async def single_statement(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-
-import aiosqlite
+from typing import Any
 
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.events import Event, RecordedEvent
+from storage.sql import Sql
 
 # The trigger events_index_parties copies ``parties`` into event_parties in the same statement.
 _COLUMNS = "e.id, e.occurred_at, e.actor, e.subject, e.kind, e.data, e.parties"
@@ -21,14 +21,14 @@ def _row(at: str, event: Event) -> tuple:
             json.dumps(event.concerned()))
 
 
-def _recorded(row: aiosqlite.Row) -> RecordedEvent:
+def _recorded(row: Any) -> RecordedEvent:
     return RecordedEvent(id=row["id"], occurred_at=parse_utc_iso(row["occurred_at"]),
                          actor=row["actor"], subject=row["subject"], kind=row["kind"],
                          data=json.loads(row["data"]), parties=tuple(json.loads(row["parties"])))
 
 
-class SqliteEventLog:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+class EventStore:
+    def __init__(self, conn: Sql, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
 
@@ -42,7 +42,7 @@ class SqliteEventLog:
         at = utc_iso(self._clock.now())
         await self._conn.executemany(_INSERT, [_row(at, e) for e in events])
 
-async def export(conn: aiosqlite.Connection, start: str, end: str, user_id: int | None,
+async def export(conn: Sql, start: str, end: str, user_id: int | None,
                  page: int = 1000):
     """Events with start <= occurred_at < end (UTC ISO), oldest first, a page at a time:
     an audit of a year does not sit in memory. ``user_id`` keeps the events that concern

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import aiosqlite
-
 from core.clock import Clock, utc_iso
 from core.health import HealthSnapshot
+from storage.sql import Sql
 
 
-class SqliteHealth:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+class HealthStore:
+    def __init__(self, conn: Sql, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
 
     async def snapshot(self, now: datetime) -> HealthSnapshot:
         async def rows(sql: str, *args: object) -> list[tuple]:
-            async with self._conn.execute(sql, args) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self._conn.execute_fetchall(sql, args))
 
         (last,), = await rows("SELECT MAX(business_date) FROM servicing_runs"
                               " WHERE finished_at IS NOT NULL")

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import aiosqlite
+from typing import Any
 
 from core.clock import Clock, utc_iso
 from core.identity import VerifiedIdentity
+from storage.sql import Sql
 
 _COLUMNS = "user_id, legal_name, id_hash, id_mask, phone_mask"
 
 
-def _identity(row: aiosqlite.Row) -> VerifiedIdentity:
+def _identity(row: Any) -> VerifiedIdentity:
     return VerifiedIdentity(user_id=row["user_id"], legal_name=row["legal_name"],
                             id_hash=row["id_hash"], id_mask=row["id_mask"],
                             phone_mask=row["phone_mask"])
 
 
-class SqliteIdentities:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+class IdentityStore:
+    def __init__(self, conn: Sql, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
 

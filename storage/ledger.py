@@ -1,7 +1,7 @@
 """The ledger on SQLite. Limits, idempotency and balance caching are enforced by the schema
 (triggers in migration 0001), so one INSERT either posts a whole transfer or nothing.
 
-``SqliteLedger`` works inside a caller's transaction (a unit of work). ``GroupCommitLedger``
+``LedgerStore`` works inside a caller's transaction (a unit of work). ``GroupCommitLedger``
 posts standalone transfers and, when many callers post at once, commits them together in one
 transaction; each transfer is still atomic and individually accepted or refused.
 """
@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Sequence
-
-import aiosqlite
+from typing import Any
 
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.ledger import (
@@ -32,6 +31,7 @@ from core.ledger import (
 )
 from core.money import Money
 from storage.db import Database
+from storage.sql import Sql
 
 _INSERT = (
     "INSERT INTO transfers (idem_key, kind, legs, memo, reverses, content_hash, posted_at)"
@@ -46,7 +46,7 @@ def _params(transfer: Transfer, posted_at: str) -> tuple:
             transfer.reverses, transfer.content_hash, posted_at)
 
 
-def _posted(row: aiosqlite.Row, replayed: bool = False) -> PostedTransfer:
+def _posted(row: Any, replayed: bool = False) -> PostedTransfer:
     return PostedTransfer(
         id=row["id"], key=row["idem_key"], kind=row["kind"],
         legs=tuple(Leg(a, Money(f)) for a, f in json.loads(row["legs"])),
@@ -54,7 +54,7 @@ def _posted(row: aiosqlite.Row, replayed: bool = False) -> PostedTransfer:
         posted_at=parse_utc_iso(row["posted_at"]), replayed=replayed)
 
 
-def _account(row: aiosqlite.Row) -> Account:
+def _account(row: Any) -> Account:
     lo, hi = row["min_balance"], row["max_balance"]
     return Account(id=row["id"], code=row["code"], kind=AccountKind(row["kind"]),
                    balance=Money(row["balance"]),
@@ -62,10 +62,10 @@ def _account(row: aiosqlite.Row) -> Account:
                    max_balance=None if hi is None else Money(hi))
 
 
-class SqliteLedger:
+class LedgerStore:
     """Ledger operations on a connection that is inside a transaction owned by the caller."""
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: Sql, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
 
@@ -113,7 +113,7 @@ class SqliteLedger:
         return utc_iso(self._clock.now())
 
 
-async def classify_unposted(conn: aiosqlite.Connection, transfer: Transfer) -> PostedTransfer:
+async def classify_unposted(conn: Sql, transfer: Transfer) -> PostedTransfer:
     """A transfer whose INSERT wrote no row: a replay of its key, or a refusal. Say which."""
     rows = await conn.execute_fetchall(
         f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE idem_key = ?", (transfer.key,))
@@ -124,7 +124,7 @@ async def classify_unposted(conn: aiosqlite.Connection, transfer: Transfer) -> P
     raise await _refusal(conn, transfer)
 
 
-async def _refusal(conn: aiosqlite.Connection, transfer: Transfer) -> LedgerError:
+async def _refusal(conn: Sql, transfer: Transfer) -> LedgerError:
     ids = [leg.account_id for leg in transfer.legs]
     rows = await conn.execute_fetchall(
         f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({','.join('?' * len(ids))})", ids)
@@ -242,7 +242,7 @@ class GroupCommitLedger:
             # One call for the whole batch: each row is one statement that posts or skips.
             await conn.executemany(_INSERT, [_params(t, posted_at) for t in transfers])
             keys = sorted({t.key for t in transfers})
-            found: dict[str, aiosqlite.Row] = {}
+            found: dict[str, Any] = {}
             for start in range(0, len(keys), 500):
                 chunk = keys[start:start + 500]
                 rows = await conn.execute_fetchall(

@@ -25,16 +25,20 @@ class Migration:
     sql: str
 
 
-def available_migrations() -> list[Migration]:
+def available_migrations(package: str = "storage.migrations",
+                         first: int = 1) -> list[Migration]:
+    """The migrations in ``package``, numbered ``first``..n without gaps: SQLite's from 1,
+    PostgreSQL's (storage.migrations.postgres) from the version it starts at."""
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    if versions != list(range(first, first + len(found))):
+        raise RuntimeError(f"migrations in {package} must be numbered {first}..n without gaps,"
+                           f" found {versions}")
     return found
 
 

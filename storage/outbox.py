@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from core.clock import Clock, utc_iso
 from core.outbox import Lane, Notice, OutboxMessage
+from storage.dialect import SQLITE, Dialect
+from storage.sql import Sql
 
 _ROWS_PER_INSERT = 500  # 9 values a row: well within SQLite's 32,766 variables
 
 
-class SqliteOutbox:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+class OutboxStore:
+    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE) -> None:
         self._conn = conn
         self._clock = clock
+        self._d = dialect
 
     async def plan(self, notices: list[tuple[Notice, datetime]]) -> int:
         """Add notices not planned before; returns how many were new."""
@@ -88,7 +89,8 @@ class SqliteOutbox:
         to pending (older ones are stale and stay held)."""
         # Not before its time: a notice held in quiet hours waits them out still.
         released = await self._conn.execute_fetchall(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = MAX(?, not_before),"
+            "UPDATE outbox SET status = 'pending',"
+            f" next_attempt_at = {self._d.later_of('?', 'not_before')},"
             " last_error = NULL WHERE recipient_id = ? AND status = 'blocked'"
             " AND created_at >= ? RETURNING id",
             (utc_iso(self._clock.now()), user_id, utc_iso(since)))

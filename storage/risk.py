@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
-
-import aiosqlite
+from typing import Any
 
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.due import OverdueDay, RunDay
@@ -19,23 +18,26 @@ from core.risk import (
     OverdueFact,
     SharedIdentityFact,
 )
+from storage.dialect import SQLITE, Dialect
+from storage.sql import Sql
 
 _ALERT = ("SELECT id, key, rule, severity, subject, evidence, status, raised_at FROM alerts")
 
 
-def _alert(r: aiosqlite.Row) -> Alert:
+def _alert(r: Any) -> Alert:
     return Alert(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], parse_utc_iso(r[7]))
 
 
-class SqliteRisk:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+class RiskStore:
+    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE) -> None:
         self._conn = conn
         self._clock = clock
+        self._d = dialect
 
     # -- facts -----------------------------------------------------------------------------
     async def overdue(self, today: date, min_days: int) -> list[OverdueFact]:
         rows = await self._conn.execute_fetchall(
-            "SELECT i.id, b.borrower_id, CAST(julianday(?) - julianday(i.due_date) AS INTEGER),"
+            f"SELECT i.id, b.borrower_id, {self._d.whole_days('?', 'i.due_date')},"
             " i.principal + i.fee - i.paid_amount FROM instalments i JOIN bills b"
             " ON b.id = i.bill_id WHERE i.status = 'unpaid' AND i.due_date < ?",
             (today.isoformat(), (today - timedelta(days=min_days)).isoformat()))
@@ -63,7 +65,8 @@ class SqliteRisk:
         rows = await self._conn.execute_fetchall(
             # The last minutes' requests by time, not every borrower's by borrower.
             "SELECT borrower_id, COUNT(*), MIN(created_at) FROM cover_requests"
-            " INDEXED BY cover_requests_by_time WHERE created_at >= ? GROUP BY borrower_id",
+            f"{self._d.indexed_by('cover_requests_by_time')}"
+            " WHERE created_at >= ? GROUP BY borrower_id",
             (since,))
         return [BurstFact(*r) for r in rows]
 
@@ -71,7 +74,7 @@ class SqliteRisk:
         since = utc_iso(now - timedelta(days=days))
         rows = await self._conn.execute_fetchall(
             "SELECT a.friend_id, COUNT(*) FROM events e JOIN agreements a"
-            " ON a.id = json_extract(e.data, '$.agreement')"
+            f" ON a.id = {self._d.json_int('e.data', 'agreement')}"
             " WHERE e.kind IN ('debit.failed', 'debit.defaulted') AND e.occurred_at >= ?"
             " GROUP BY a.friend_id", (since,))
         return [FriendCount(*r) for r in rows]
@@ -80,9 +83,11 @@ class SqliteRisk:
         since = utc_iso(now - timedelta(days=days))
         rows = await self._conn.execute_fetchall(
             "SELECT CAST(substr(subject, 6) AS INTEGER), kind,"
-            " COALESCE(json_extract(data, '$.verified_user'), json_extract(data, '$.borrower'))"
+            f" COALESCE({self._d.json_int('data', 'verified_user')},"
+            f" {self._d.json_int('data', 'borrower')})"
             " FROM events WHERE kind = 'identity.duplicate_refused' AND occurred_at >= ?"
-            " UNION SELECT json_extract(data, '$.friend'), kind, json_extract(data, '$.borrower')"
+            f" UNION SELECT {self._d.json_int('data', 'friend')}, kind,"
+            f" {self._d.json_int('data', 'borrower')}"
             " FROM events WHERE kind = 'cover.same_identity_refused' AND occurred_at >= ?",
             (since, since))
         return [SharedIdentityFact(*r) for r in rows]
@@ -90,10 +95,10 @@ class SqliteRisk:
     async def new_accounts_on_fresh_purchases(self, now: datetime, hours: int
                                               ) -> list[FreshCoverFact]:
         rows = await self._conn.execute_fetchall(
-            "SELECT r.id, r.friend_id, CAST(julianday(?) - julianday(u.created_at) AS INTEGER),"
+            f"SELECT r.id, r.friend_id, {self._d.whole_days('?', 'u.created_at')},"
             " b.principal, r.borrower_id FROM cover_requests r JOIN users u ON u.id = r.friend_id"
             " JOIN bills b ON b.id = r.bill_id WHERE r.status IN ('accepted', 'signed')"
-            " AND julianday(r.created_at) - julianday(b.created_at) <= ? / 24.0"
+            f" AND {self._d.days_between('r.created_at', 'b.created_at')} <= ? / 24.0"
             " AND r.updated_at >= ?",
             (utc_iso(now), hours, utc_iso(now - timedelta(days=2))))
         return [FreshCoverFact(*r) for r in rows]
@@ -171,7 +176,7 @@ class SqliteRisk:
         buckets = await self._conn.execute_fetchall(
             "SELECT CASE WHEN days <= 30 THEN '1-30' WHEN days <= 60 THEN '31-60'"
             " WHEN days <= 90 THEN '61-90' ELSE '90+' END, SUM(left) FROM ("
-            " SELECT julianday(?) - julianday(due_date) AS days,"
+            f" SELECT {self._d.days_between('?', 'due_date')} AS days,"
             " principal + fee - paid_amount AS left FROM instalments"
             " WHERE status = 'unpaid' AND due_date < ?) GROUP BY 1", (d, d))
         for bucket in ("1-30", "31-60", "61-90", "90+"):

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from datetime import date
 
-import aiosqlite
-
 from core.clock import Clock, utc_iso
 from core.due import DebitDue, DueInstalment, OverdueMark, ServicingRun
 from core.money import Money
+from storage.dialect import SQLITE, Dialect
+from storage.sql import Sql
 
 RUN_COUNTERS = ("debited", "failed", "retried", "defaulted", "overdue_marked", "completed",
                 "reminders_planned")
 
 
-class SqliteServicing:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+_PART = "a.friend_id || ':' || ai.amount"  # one covered part, as 'friend:fen'
+
+
+class ServicingStore:
+    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE) -> None:
         self._conn = conn
         self._clock = clock
+        self._d = dialect
 
     # -- runs ------------------------------------------------------------------------------
     async def start_run(self, day: date) -> None:
@@ -91,7 +95,7 @@ class SqliteServicing:
                            defaulted: bool) -> None:
         await self._conn.execute(
             "UPDATE agreement_instalments SET attempts = attempts + 1, last_attempt_on = ?,"
-            " next_attempt_on = ?, status = CASE WHEN ? THEN 'defaulted' ELSE status END"
+            " next_attempt_on = ?, status = CASE WHEN ? = 1 THEN 'defaulted' ELSE status END"
             " WHERE agreement_id = ? AND instalment_id = ? AND status = 'covered'",
             (day.isoformat(), next_on.isoformat() if next_on else None, int(defaulted),
              debit.agreement_id, debit.instalment_id))
@@ -115,13 +119,15 @@ class SqliteServicing:
         """Unpaid instalments past due and not yet marked, each with the friends whose part
         of it is still covered."""
         rows = await self._conn.execute_fetchall(
-            "UPDATE instalments SET overdue_since = date(due_date, '+1 day') WHERE id IN ("
+            f"UPDATE instalments SET overdue_since = {self._d.day_after('due_date')}"
+            " WHERE id IN ("
             " SELECT id FROM instalments WHERE status = 'unpaid' AND due_date < ?"
             " AND overdue_since IS NULL ORDER BY due_date, id LIMIT ?)"
             " RETURNING id, (SELECT borrower_id FROM bills WHERE bills.id = bill_id), due_date,"
-            " (SELECT group_concat(a.friend_id) FROM agreement_instalments ai"
+            f" (SELECT {self._d.list_of('a.friend_id')} FROM agreement_instalments ai"
             "  JOIN agreements a ON a.id = ai.agreement_id"
-            "  WHERE ai.instalment_id = instalments.id AND +ai.status = 'covered')",
+            "  WHERE ai.instalment_id = instalments.id"
+            f"  AND {self._d.not_by_index('ai.status')} = 'covered')",
             (day.isoformat(), limit))
         return sorted(OverdueMark(r[0], r[1], r[2],
                                   tuple(sorted({int(f) for f in (r[3] or "").split(",") if f})))
@@ -130,8 +136,8 @@ class SqliteServicing:
     async def has_covered_parts(self, agreement_id: int) -> bool:
         rows = await self._conn.execute_fetchall(
             # +status: by the agreement's key, not by the status index (most of the book).
-            "SELECT 1 FROM agreement_instalments WHERE agreement_id = ? AND +status = 'covered'"
-            " LIMIT 1", (agreement_id,))
+            "SELECT 1 FROM agreement_instalments WHERE agreement_id = ?"
+            f" AND {self._d.not_by_index('status')} = 'covered' LIMIT 1", (agreement_id,))
         return bool(rows)
 
     # -- reminders -------------------------------------------------------------------------
@@ -140,10 +146,11 @@ class SqliteServicing:
         rows = await self._conn.execute_fetchall(
             "SELECT i.id, b.borrower_id, i.due_date, i.principal + i.fee, i.paid_amount,"
             " b.merchant, i.seq, b.plan,"
-            " (SELECT group_concat(a.friend_id || ':' || ai.amount) FROM agreement_instalments ai"
+            f" (SELECT {self._d.list_of(_PART)}"
+            " FROM agreement_instalments ai"
             "  JOIN agreements a ON a.id = ai.agreement_id WHERE ai.instalment_id = i.id"
             "  AND ai.status = 'covered'),"
-            " (SELECT group_concat(a.friend_id) FROM agreement_instalments ai"
+            f" (SELECT {self._d.list_of('a.friend_id')} FROM agreement_instalments ai"
             "  JOIN agreements a ON a.id = ai.agreement_id WHERE ai.instalment_id = i.id"
             "  AND ai.last_attempt_on = ?)"
             " FROM instalments i JOIN bills b ON b.id = i.bill_id WHERE i.status = 'unpaid'"

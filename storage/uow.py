@@ -1,66 +1,69 @@
-"""The SQLite unit of work: one ``BEGIN IMMEDIATE`` transaction with repositories bound to it."""
+"""Units of work on either engine: one transaction with the repositories bound to it.
+
+On SQLite (storage.db) a unit is one ``BEGIN IMMEDIATE`` transaction on the single writer; on
+PostgreSQL (storage.pg.db) one READ COMMITTED transaction on a connection of the pool. The
+repositories are the same; where the engines' SQL differs they ask the database's dialect."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Self
 
-import aiosqlite
-
 from core.clock import Clock
-from storage.bills import SqliteBills
-from storage.cover import SqliteCover
-from storage.db import Database, Transaction
-from storage.events import SqliteEventLog
-from storage.health import SqliteHealth
-from storage.identities import SqliteIdentities
-from storage.ledger import SqliteLedger
-from storage.outbox import SqliteOutbox
-from storage.risk import SqliteRisk
-from storage.servicing import SqliteServicing
-from storage.users import SqliteUsers
+from storage.bills import BillStore
+from storage.book import Book, BookTransaction
+from storage.cover import CoverStore
+from storage.events import EventStore
+from storage.health import HealthStore
+from storage.identities import IdentityStore
+from storage.ledger import LedgerStore
+from storage.outbox import OutboxStore
+from storage.risk import RiskStore
+from storage.servicing import ServicingStore
+from storage.sql import Sql
+from storage.users import UserStore
 
 
-class _SqliteRepositories:
+class _Repositories:
     """The repositories of one unit, bound to one connection."""
 
-    users: SqliteUsers
-    ledger: SqliteLedger
-    identities: SqliteIdentities
-    bills: SqliteBills
-    cover: SqliteCover
-    servicing: SqliteServicing
-    outbox: SqliteOutbox
-    risk: SqliteRisk
-    health: SqliteHealth
-    events: SqliteEventLog
+    users: UserStore
+    ledger: LedgerStore
+    identities: IdentityStore
+    bills: BillStore
+    cover: CoverStore
+    servicing: ServicingStore
+    outbox: OutboxStore
+    risk: RiskStore
+    health: HealthStore
+    events: EventStore
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Book, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
-    def _bind(self, conn: aiosqlite.Connection) -> None:
-        self.users = SqliteUsers(conn, self._clock)
-        self.ledger = SqliteLedger(conn, self._clock)
-        self.identities = SqliteIdentities(conn, self._clock)
-        self.bills = SqliteBills(conn, self._clock)
-        self.cover = SqliteCover(conn, self._clock)
-        self.servicing = SqliteServicing(conn, self._clock)
-        self.outbox = SqliteOutbox(conn, self._clock)
-        self.risk = SqliteRisk(conn, self._clock)
-        self.health = SqliteHealth(conn, self._clock)
-        self.events = SqliteEventLog(conn, self._clock)
+    def _bind(self, conn: Sql) -> None:
+        self.users = UserStore(conn, self._clock)
+        self.ledger = LedgerStore(conn, self._clock)
+        self.identities = IdentityStore(conn, self._clock)
+        self.bills = BillStore(conn, self._clock)
+        self.cover = CoverStore(conn, self._clock, self._db.dialect)
+        self.servicing = ServicingStore(conn, self._clock, self._db.dialect)
+        self.outbox = OutboxStore(conn, self._clock, self._db.dialect)
+        self.risk = RiskStore(conn, self._clock, self._db.dialect)
+        self.health = HealthStore(conn, self._clock)
+        self.events = EventStore(conn, self._clock)
 
 
-class SqliteUnitOfWork(_SqliteRepositories):
+class StorageUnitOfWork(_Repositories):
     """``async with uow: … await uow.commit()``. Leaving the block without ``commit`` (or
     with an exception) rolls back everything the block wrote."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Book, clock: Clock) -> None:
         super().__init__(db, clock)
-        self._tx: Transaction | None = None
+        self._tx: BookTransaction | None = None
         self._savepoints = 0
 
     async def __aenter__(self) -> Self:
@@ -97,27 +100,36 @@ class SqliteUnitOfWork(_SqliteRepositories):
             await tx.rollback()
 
 
-class SqliteReadOnlyUnitOfWork(_SqliteRepositories):
-    """Repositories on the reader connection: no write lock, so a page of /bills never waits
-    behind a servicing run or a CLI import. Each statement sees the latest commit; the
-    connection is query_only, so a write through it fails instead of slipping out. It has
-    no ``commit`` and no ``savepoint``: there is nothing to keep."""
+class StorageReadUnit(_Repositories):
+    """Repositories for reading only, never behind a writer, so a page of /bills never waits
+    for a servicing run or a CLI import. On SQLite: the reader connection, each statement
+    seeing the latest commit (query_only); on PostgreSQL: a READ ONLY transaction. A write
+    through either fails instead of slipping out. There is no ``commit`` and no
+    ``savepoint``: there is nothing to keep."""
+
+    def __init__(self, db: Book, clock: Clock) -> None:
+        super().__init__(db, clock)
+        self._reading: AbstractAsyncContextManager[Sql] | None = None
 
     async def __aenter__(self) -> Self:
-        self._bind(self._db.reader)
+        self._reading = self._db.reading()
+        self._bind(await self._reading.__aenter__())
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        return None
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        reading, self._reading = self._reading, None
+        if reading is not None:
+            await reading.__aexit__(exc_type, exc, tb)
 
 
-class SqliteUnitOfWorkFactory:
-    def __init__(self, db: Database, clock: Clock) -> None:
+class StorageUnitOfWorkFactory:
+    def __init__(self, db: Book, clock: Clock) -> None:
         self.db = db
         self._clock = clock
 
-    def __call__(self) -> SqliteUnitOfWork:
-        return SqliteUnitOfWork(self.db, self._clock)
+    def __call__(self) -> StorageUnitOfWork:
+        return StorageUnitOfWork(self.db, self._clock)
 
-    def read(self) -> SqliteReadOnlyUnitOfWork:
-        return SqliteReadOnlyUnitOfWork(self.db, self._clock)
+    def read(self) -> StorageReadUnit:
+        return StorageReadUnit(self.db, self._clock)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import aiosqlite
+from typing import Any
 
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.users import Language, User
+from storage.sql import Sql
 
 _COLUMNS = ("id, display_name, language, telegram_language, created_at, frozen_reason,"
             " blocked_at")
 
 
-def _user(row: aiosqlite.Row) -> User:
+def _user(row: Any) -> User:
     return User(id=row["id"], display_name=row["display_name"],
                 language=Language.parse(row["language"]) if row["language"] else None,
                 telegram_language=row["telegram_language"],
@@ -19,8 +20,8 @@ def _user(row: aiosqlite.Row) -> User:
                 frozen_reason=row["frozen_reason"], blocked=row["blocked_at"] is not None)
 
 
-class SqliteUsers:
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+class UserStore:
+    def __init__(self, conn: Sql, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
 

@@ -8,7 +8,7 @@ import pytest
 from core.clock import FixedClock
 from storage.db import Database
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -27,8 +27,8 @@ async def db(tmp_path, clock):
 
 
 @pytest.fixture
-def uow(db, clock) -> SqliteUnitOfWorkFactory:
-    return SqliteUnitOfWorkFactory(db, clock)
+def uow(db, clock) -> StorageUnitOfWorkFactory:
+    return StorageUnitOfWorkFactory(db, clock)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from core.services import cover
 from core.services.risk import set_frozen
 from storage.db import Database
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 from tests.support.harness import BotHarness
 from tests.support.servicing_book import CONFIG, NOW, TOKENS, covered_bill, fund, person, take_link
 
@@ -34,7 +34,7 @@ async def build(path):
     clock = FixedClock(NOW)
     db = await Database(path).open()
     await migrate(db, clock)
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     for user, born in ((OWNER, date(1990, 1, 1)), (COUNTERPARTY, date(1985, 1, 1)),
                        (UNRELATED, date(1980, 1, 1)), (FROZEN, date(1975, 1, 1)),
                        (HOLDER, date(1970, 1, 1))):

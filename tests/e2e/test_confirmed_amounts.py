@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from core.clock import FixedClock
 from storage.db import Database
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 from tests.support.chat_flows import say_and_expect, verify
 from tests.support.dbcheck import q
 from tests.support.harness import BotHarness
@@ -21,7 +21,7 @@ async def half_covered_book(path) -> None:
     clock = FixedClock(NOW)
     db = await Database(path).open()
     await migrate(db, clock)
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     await person(uow, JANE, date(1990, 1, 1))
     await person(uow, LI, date(1985, 1, 1))
     await covered_bill(uow, JANE, LI, share=5_000)  # ¥300 in 3; Li covers half of each

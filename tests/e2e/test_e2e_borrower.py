@@ -235,12 +235,12 @@ async def test_bills_pages_overdue_marks_and_frozen_user(bot):
     from core.bills import FeeSchedule
     from core.imports import parse_bills
     from core.services.imports import import_bills
-    from storage.uow import SqliteUnitOfWorkFactory
+    from storage.uow import StorageUnitOfWorkFactory
 
     rows = parse_bills("bill_ref,user_id,merchant,amount,instalments,purchase_date\n" + "".join(
         f"B{k},2020,Shop {k},{100 * (k + 1)},3,2026-0{k + 1}-15\n" for k in range(5)),
         date(2026, 11, 29))
-    uow = SqliteUnitOfWorkFactory(bot.app.bot_data["database"], FixedClock(NOW))
+    uow = StorageUnitOfWorkFactory(bot.app.bot_data["database"], FixedClock(NOW))
     assert await import_bills(uow, rows, FeeSchedule(), "operator:0") == (5, 0)
     ann = bot.person(2020, "Ann", "en")
     first = await say_and_expect(ann, "/bills", "Open bills — page 1 of 2")

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot.jobs import JobContext, drain_job
 from core.clock import FixedClock
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 from tests.support.dbcheck import q
 from tests.support.harness import BotHarness
 from tests.support.servicing_book import covered_bill, fund, person
@@ -21,7 +21,7 @@ async def test_daily_job_debits_and_notices_arrive_after_quiet_hours(tmp_path):
         for p in (jane, li):
             await p.send("/start")
             await p.reply()
-        uow = SqliteUnitOfWorkFactory(bot.app.bot_data["database"], clock)
+        uow = StorageUnitOfWorkFactory(bot.app.bot_data["database"], clock)
         await person(uow, 1, datetime(1990, 1, 1).date())
         await person(uow, 11, datetime(1980, 1, 1).date())
         await covered_bill(uow, 1, 11)

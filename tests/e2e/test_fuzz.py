@@ -140,13 +140,13 @@ async def test_a_share_out_of_range_on_a_real_request_is_refused(tmp_path, caplo
     from core.services import cover
     from storage.db import Database
     from storage.migrate import migrate
-    from storage.uow import SqliteUnitOfWorkFactory
+    from storage.uow import StorageUnitOfWorkFactory
     from tests.support.servicing_book import CONFIG, NOW, TOKENS, person
 
     clock = FixedClock(NOW)
     db = await Database(tmp_path / "bot.db").open()
     await migrate(db, clock)
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     await person(uow, 3001, date(1990, 1, 1))
     await person(uow, 3002, date(1985, 1, 1))
     from core.bills import FeeSchedule, make_quote

@@ -18,7 +18,7 @@ from core.clock import FixedClock
 from core.outbox import IMMEDIATELY, Notice
 from storage.db import Database
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 from tests.support.dbcheck import q
 from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
 
@@ -30,7 +30,7 @@ async def plan_reminders(path: Path) -> None:
     db = await Database(path).open()
     clock = FixedClock(datetime(2026, 11, 29, 2, tzinfo=UTC))
     await migrate(db, clock)
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     async with uow() as tx:
         for person in range(PEOPLE):
             await tx.users.ensure(5000 + person)

@@ -26,7 +26,7 @@ from core.services.verification import verify
 from core.users import Language
 from storage.db import Database
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 from tests.support.dbcheck import q
 from tests.support.harness import BotHarness
 from tests.support.idnumbers import resident_id
@@ -51,7 +51,7 @@ async def build(path) -> None:
     clock = FixedClock(NOW)
     db = await Database(path).open()
     await migrate(db, clock)
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     for n, user in enumerate((BORROWER, *FRIENDS)):
         async with uow() as tx:
             await tx.users.upsert_seen(user, longest_name(chr(65 + n)), "en")

@@ -24,7 +24,7 @@ from bot.settings import Settings
 from core.clock import FixedClock
 from core.services.servicing import ServicingPolicy, run_servicing
 from storage.db import Database
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 from tests.support.dbcheck import q
 from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
 
@@ -170,7 +170,7 @@ async def test_healthz_and_metrics_in_polling_mode(tmp_path):
         # Servicing for today finishes (as `daihuan servicing` would, beside the bot).
         db = await Database(tmp_path / "bot.db").open()
         clock = FixedClock(NOW)
-        await run_servicing(SqliteUnitOfWorkFactory(db, clock), clock, TZ, ServicingPolicy(),
+        await run_servicing(StorageUnitOfWorkFactory(db, clock), clock, TZ, ServicingPolicy(),
                             date(2026, 11, 29))
         await db.close()
         async with http.get(base + "/healthz") as answer:

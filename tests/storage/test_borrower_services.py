@@ -23,7 +23,7 @@ POLICY = CreditPolicy()
 
 
 def assert_receivable_matches_instalments(db):
-    assert_receivables_match(db.path)
+    assert_receivables_match(db)
 
 
 async def test_identity_stored_as_hash_and_mask_only(db, uow):
@@ -40,8 +40,8 @@ async def test_same_identity_on_second_account_is_refused_and_recorded(db, uow):
     with pytest.raises(VerificationRefused) as refused:
         await verified(uow, 2)
     assert refused.value.reason is VerificationRefusal.DUPLICATE_IDENTITY
-    assert q(db.path, "SELECT user_id FROM identities") == [(1,)]
-    assert q(db.path, "SELECT subject, kind FROM events WHERE kind LIKE 'identity.%'") == [
+    assert q(db, "SELECT user_id FROM identities") == [(1,)]
+    assert q(db, "SELECT subject, kind FROM events WHERE kind LIKE 'identity.%'") == [
         ("user:1", "identity.verified"), ("user:2", "identity.duplicate_refused")]
     with pytest.raises(VerificationRefused) as again:
         await verified(uow, 1, sequence="456")
@@ -62,8 +62,8 @@ async def test_purchase_refusals_change_nothing(db, uow):
         await buy(uow, borrower_id=1, quote=big, ref="r2", today=TODAY, policy=POLICY)
     assert over.value.reason is PurchaseRefusal.OVER_LINE
     assert over.value.available == Money.yuan(2000)
-    assert q(db.path, "SELECT COUNT(*) FROM bills") == [(0,)]
-    assert q(db.path, "SELECT COUNT(*) FROM transfers") == [(0,)]
+    assert q(db, "SELECT COUNT(*) FROM bills") == [(0,)]
+    assert q(db, "SELECT COUNT(*) FROM transfers") == [(0,)]
 
 
 async def test_purchase_then_line_is_used(db, uow):
@@ -76,8 +76,8 @@ async def test_purchase_then_line_is_used(db, uow):
     second = make_quote("JD", Money.yuan(501), 3, TODAY, FeeSchedule())
     with pytest.raises(PurchaseRefused):
         await buy(uow, borrower_id=1, quote=second, ref="r2", today=TODAY, policy=POLICY)
-    assert q(db.path, "SELECT COUNT(*) FROM events WHERE kind = 'instalment.scheduled'") == [(12,)]
-    assert_ledger_invariants(db.path)
+    assert q(db, "SELECT COUNT(*) FROM events WHERE kind = 'instalment.scheduled'") == [(12,)]
+    assert_ledger_invariants(db)
     assert_receivable_matches_instalments(db)
 
 
@@ -85,8 +85,8 @@ async def test_top_up_replay_posts_once(db, uow):
     for _ in range(3):
         await top_up(uow, user_id=5, amount=Money.yuan(100), source="bank", ref="BANK-1",
                      actor="operator:9")
-    assert q(db.path, "SELECT balance FROM accounts WHERE code = 'wallet:5'") == [(10000,)]
-    assert q(db.path, "SELECT COUNT(*) FROM events WHERE kind = 'wallet.topped_up'") == [(1,)]
+    assert q(db, "SELECT balance FROM accounts WHERE code = 'wallet:5'") == [(10000,)]
+    assert q(db, "SELECT COUNT(*) FROM events WHERE kind = 'wallet.topped_up'") == [(1,)]
 
 
 async def test_a_repayment_the_receivable_does_not_owe_posts_nothing(db, uow, caplog):
@@ -107,14 +107,14 @@ async def test_a_repayment_the_receivable_does_not_owe_posts_nothing(db, uow, ca
         await tx.ledger.post(Transfer.between("settle:1", "settle", bank.id, owed.id,
                                               Money.yuan(300)))
         await tx.commit()
-    transfers = q(db.path, "SELECT COUNT(*) FROM transfers")
+    transfers = q(db, "SELECT COUNT(*) FROM transfers")
     with pytest.raises(RepayRefused) as refused:
         await repay_from_wallet(uow, user_id=1, instalment_id=bill.instalments[0].id,
                                 confirmed=Money(10_000), today=TODAY)
     assert refused.value.reason is RepayRefusal.CHANGED
-    assert q(db.path, "SELECT COUNT(*) FROM transfers") == transfers
+    assert q(db, "SELECT COUNT(*) FROM transfers") == transfers
     assert "would overpay receivable" in caplog.text
-    assert_ledger_invariants(db.path)
+    assert_ledger_invariants(db)
 
 
 async def test_repay_double_tap_pays_once(db, uow):
@@ -132,12 +132,12 @@ async def test_repay_double_tap_pays_once(db, uow):
                                                        confirmed=Money(10_000), today=TODAY)
                                      for _ in range(5)))
     assert sum(not r.already_paid for r in results) == 1
-    assert q(db.path, "SELECT balance FROM accounts WHERE code = 'wallet:1'") == [(5000,)]
+    assert q(db, "SELECT balance FROM accounts WHERE code = 'wallet:1'") == [(5000,)]
     with pytest.raises(RepayRefused) as stranger:
         await repay_from_wallet(uow, user_id=2, instalment_id=bill.instalments[1].id,
                                 confirmed=Money(10_000), today=TODAY)
     assert stranger.value.reason is RepayRefusal.NOT_FOUND
-    assert_ledger_invariants(db.path)
+    assert_ledger_invariants(db)
     assert_receivable_matches_instalments(db)
 
 

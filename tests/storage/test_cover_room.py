@@ -73,7 +73,7 @@ async def test_signing_is_refused_when_room_shrank_after_the_request(db, uow, cl
                          share_bp=5_000, shown_sha256=shown.sha256, language=Language.EN,
                          chat_id=None, message_id=None, today=DUE1, now=NOW)
     assert refused.value.reason is CoverRefusal.STALE
-    assert q(db.path, "SELECT COUNT(*) FROM agreements") == [(1,)]
+    assert q(db, "SELECT COUNT(*) FROM agreements") == [(1,)]
 
 
 async def test_storage_refuses_over_cover_whatever_the_code_does(db, uow, clock):
@@ -98,8 +98,8 @@ async def test_default_is_recorded_even_after_the_friend_terminated(db, uow, clo
     async with uow() as tx:
         defaults = (await tx.cover.friend_position(12, DUE1)).past_defaults
     assert defaults == 1
-    assert_ledger_invariants(db.path)
-    assert_receivables_match(db.path)
+    assert_ledger_invariants(db)
+    assert_receivables_match(db)
 
 
 async def test_frozen_parties_cannot_be_reviewed_or_sign(db, uow, clock):

@@ -80,9 +80,9 @@ async def test_link_to_signed_agreement(db, uow):
     signed = await sign(uow, found.id, 2)
     agreement = signed.agreement
     assert agreement.friend_id == 2 and agreement.share_bp == 10_000
-    assert q(db.path, "SELECT status FROM cover_requests") == [("signed",)]
-    assert q(db.path, "SELECT COUNT(*), SUM(amount) FROM agreement_instalments") == [(3, 30000)]
-    kinds = [k for (k,) in q(db.path, "SELECT kind FROM events WHERE subject LIKE 'cover:%'"
+    assert q(db, "SELECT status FROM cover_requests") == [("signed",)]
+    assert q(db, "SELECT COUNT(*), SUM(amount) FROM agreement_instalments") == [(3, 30000)]
+    kinds = [k for (k,) in q(db, "SELECT kind FROM events WHERE subject LIKE 'cover:%'"
                                       " ORDER BY id")]
     assert kinds == ["cover.created", "cover.opened", "cover.accepted", "cover.reviewed",
                      "cover.signed"]
@@ -95,7 +95,7 @@ async def test_signed_text_never_changes_and_hash_matches(db, uow):
     await through_review(uow, created.request.id, 2)
     agreement = (await sign(uow, created.request.id, 2, language=Language.ZH)).agreement
     import hashlib
-    (text, sha), = q(db.path, "SELECT text, text_sha256 FROM agreements")
+    (text, sha), = q(db, "SELECT text, text_sha256 FROM agreements")
     assert hashlib.sha256(text.encode()).hexdigest() == sha == agreement.text_sha256
     conn = sqlite3.connect(db.path)
     for sql in ("UPDATE agreements SET text = 'x'", "UPDATE agreements SET text_sha256 = 'x'",
@@ -117,7 +117,7 @@ async def test_two_presses_of_sign_make_one_agreement(db, uow):
                                      for _ in range(4)))
     assert sum(not r.already for r in results) == 1
     assert len({r.agreement.id for r in results}) == 1
-    assert q(db.path, "SELECT COUNT(*) FROM agreements") == [(1,)]
+    assert q(db, "SELECT COUNT(*) FROM agreements") == [(1,)]
 
 
 async def test_stale_text_and_forged_share_are_refused(db, uow):
@@ -138,7 +138,7 @@ async def test_stale_text_and_forged_share_are_refused(db, uow):
                       CoverRefusal.STALE)
         await refused(sign(uow, created.request.id, 2, share=forged, sha="0" * 64),
                       CoverRefusal.STALE)
-    assert q(db.path, "SELECT COUNT(*) FROM agreements") == [(0,)]
+    assert q(db, "SELECT COUNT(*) FROM agreements") == [(0,)]
 
 
 async def test_who_may_act(db, uow):
@@ -187,7 +187,7 @@ async def test_expiry_cancel_and_reuse(db, uow):
     created = await ask(uow, bill)
     later = NOW + timedelta(hours=48)
     await refused(take_link(uow, created.request.id, 2, now=later), CoverRefusal.EXPIRED)
-    assert q(db.path, "SELECT status FROM cover_requests") == [("expired",)]
+    assert q(db, "SELECT status FROM cover_requests") == [("expired",)]
     again = await ask(uow, bill)
     cancelled = await cover.cancel(uow, request_id=again.request.id, borrower_id=1)
     assert cancelled.status is CoverStatus.CANCELLED
@@ -229,7 +229,7 @@ async def test_capacity_decline_ends_the_request(db, uow):
     await verified(uow, 2, born=date(1991, 1, 1))
     outcome = await through_review(uow, created.request.id, 2, band=IncomeBand.UNDER_3K)
     assert outcome.decision is Decision.DECLINE
-    assert q(db.path, "SELECT status, income_band FROM cover_requests") == [("declined", "lt3k")]
+    assert q(db, "SELECT status, income_band FROM cover_requests") == [("declined", "lt3k")]
 
 
 async def test_termination_rules(db, uow):
@@ -250,8 +250,8 @@ async def test_termination_rules(db, uow):
                                  today=first_due)
     assert done.kept == [bill.instalments[0].id]
     assert done.returned == [i.id for i in bill.instalments[1:]]
-    assert q(db.path, "SELECT status FROM agreements") == [("terminated",)]
-    assert q(db.path, "SELECT status FROM agreement_instalments ORDER BY instalment_id") == [
+    assert q(db, "SELECT status FROM agreements") == [("terminated",)]
+    assert q(db, "SELECT status FROM agreement_instalments ORDER BY instalment_id") == [
         ("covered",), ("returned",), ("returned",)]
     await refused(cover.terminate(uow, CONFIG, agreement_id=agreement.id, user_id=1,
                                   today=TODAY), CoverRefusal.NOT_ACTIVE)
@@ -279,7 +279,7 @@ async def test_notices_are_planned_with_the_change_they_report(db, uow):
     third = await ask(uow, bill, share=3000)
     expired = await cover.expire_due(uow, now=later)
     assert {r.id for r in expired} == {created.request.id, second.request.id, third.request.id}
-    rows = q(db.path, "SELECT key, recipient_id, kind, status FROM outbox ORDER BY id")
+    rows = q(db, "SELECT key, recipient_id, kind, status FROM outbox ORDER BY id")
     assert rows == [
         (f"cover:{created.request.id}:opened:1", 1, "notify.opened", "pending"),
         (f"cover:{created.request.id}:expired:1", 1, "notify.expired", "pending"),
@@ -287,5 +287,5 @@ async def test_notices_are_planned_with_the_change_they_report(db, uow):
         (f"cover:{third.request.id}:expired:1", 1, "notify.expired", "pending")]
     # Facts only: who acted is an id, shown by name when sent (bot.notices), so the outbox
     # holds no one's name.
-    assert q(db.path, "SELECT params FROM outbox ORDER BY id LIMIT 1") == [
+    assert q(db, "SELECT params FROM outbox ORDER BY id LIMIT 1") == [
         (json.dumps({"id": created.request.id, "party": 2}),)]

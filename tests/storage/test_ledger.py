@@ -48,7 +48,7 @@ async def test_posts_and_caches_balances(db, uow, clock):
     async with uow() as tx:
         assert (await tx.ledger.account(wallet.id)).balance == Money(500)
         assert (await tx.ledger.account(bank.id)).balance == Money(-500)
-    assert_ledger_invariants(db.path)
+    assert_ledger_invariants(db)
 
 
 async def test_overdraft_is_refused_and_writes_nothing(db, uow, clock):
@@ -57,16 +57,16 @@ async def test_overdraft_is_refused_and_writes_nothing(db, uow, clock):
     ledger = GroupCommitLedger(db, clock)
     await ledger.post(Transfer.between("topup:1", "topup", bank.id, wallet.id, Money(500)))
     counts = "SELECT (SELECT COUNT(*) FROM transfers), (SELECT COUNT(*) FROM postings)"
-    before = q(db.path, counts)
+    before = q(db, counts)
     with pytest.raises(InsufficientFunds) as refused:
         await ledger.post(Transfer.between("pay:1", "pay", wallet.id, other.id, Money(501)))
     assert refused.value.account_id == wallet.id
-    assert q(db.path, counts) == before
-    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(500,)]
+    assert q(db, counts) == before
+    assert q(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(500,)]
     # The refused key was not consumed: the same transfer posts once funds arrive.
     await ledger.post(Transfer.between("topup:2", "topup", bank.id, wallet.id, Money(1)))
     await ledger.post(Transfer.between("pay:1", "pay", wallet.id, other.id, Money(501)))
-    assert_ledger_invariants(db.path)
+    assert_ledger_invariants(db)
 
 
 async def test_refusal_inside_a_unit_of_work_rolls_back_the_unit(db, uow, clock):
@@ -77,8 +77,8 @@ async def test_refusal_inside_a_unit_of_work_rolls_back_the_unit(db, uow, clock)
             await tx.ledger.post(Transfer.between("t1", "topup", bank.id, wallet.id, Money(100)))
             await tx.ledger.post(Transfer.between("t2", "pay", wallet.id, other.id, Money(101)))
             await tx.commit()
-    assert q(db.path, "SELECT COUNT(*) FROM transfers") == [(0,)]
-    assert_ledger_invariants(db.path)
+    assert q(db, "SELECT COUNT(*) FROM transfers") == [(0,)]
+    assert_ledger_invariants(db)
 
 
 async def test_replay_returns_original_and_posts_nothing(db, uow, clock):
@@ -90,8 +90,8 @@ async def test_replay_returns_original_and_posts_nothing(db, uow, clock):
     async with uow() as tx:
         inside = await tx.ledger.post(transfer)
     assert again.replayed and inside.replayed and again.id == first.id == inside.id
-    assert q(db.path, "SELECT COUNT(*) FROM transfers") == [(1,)]
-    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(300,)]
+    assert q(db, "SELECT COUNT(*) FROM transfers") == [(1,)]
+    assert q(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(300,)]
     with pytest.raises(IdempotencyConflict):
         await ledger.post(Transfer.between("topup:9", "topup", bank.id, wallet.id, Money(301)))
 
@@ -103,7 +103,7 @@ async def test_concurrent_double_tap_posts_once(db, uow, clock):
     results = await asyncio.gather(*(ledger.post(transfer) for _ in range(10)))
     assert len({r.id for r in results}) == 1
     assert sum(not r.replayed for r in results) == 1
-    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(300,)]
+    assert q(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(300,)]
 
 
 async def test_group_commit_accepts_and_refuses_individually(db, uow, clock):
@@ -115,8 +115,8 @@ async def test_group_commit_accepts_and_refuses_individually(db, uow, clock):
     outcomes = await ledger.post_many(transfers)
     kinds = [type(o).__name__ for o in outcomes]
     assert kinds == ["PostedTransfer"] * 3 + ["InsufficientFunds"] * 2 + ["UnknownAccount"]
-    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {a.id}") == [(100,)]
-    assert_ledger_invariants(db.path)
+    assert q(db, f"SELECT balance FROM accounts WHERE id = {a.id}") == [(100,)]
+    assert_ledger_invariants(db)
 
 
 async def test_reversal_instead_of_update(db, uow, clock):
@@ -125,13 +125,13 @@ async def test_reversal_instead_of_update(db, uow, clock):
     original = await ledger.post(Transfer.between("t", "topup", bank.id, wallet.id, Money(250)))
     reversal = await ledger.post(original.reversal("t:reversal"))
     assert reversal.reverses == original.id
-    assert q(db.path, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(0,)]
+    assert q(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(0,)]
     with pytest.raises(NotReversible):
         await ledger.post(original.reversal("t:reversal-again"))
     with pytest.raises(NotReversible):
         await ledger.post(Transfer("r", "reversal", (Leg(bank.id, Money(1)),
                                                      Leg(wallet.id, Money(-1))), reverses=999))
-    assert_ledger_invariants(db.path)
+    assert_ledger_invariants(db)
 
 
 async def test_reversal_refused_when_money_already_spent(db, uow, clock):
@@ -157,7 +157,7 @@ async def test_receivable_never_above_zero(db, uow, clock):
     assert refused.value.account_id == receivable.id
     assert not isinstance(refused.value, InsufficientFunds)
     assert "above its maximum" in str(refused.value)
-    assert_ledger_invariants(db.path)
+    assert_ledger_invariants(db)
 
 
 @pytest.mark.parametrize("sql", [

@@ -30,7 +30,7 @@ from core.money import Money
 from storage.db import Database
 from storage.ledger import GroupCommitLedger
 from storage.migrate import migrate
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 from tests.support.ledger_checks import assert_ledger_invariants
 
 SPECS = [
@@ -51,7 +51,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
         self.db = self.run(Database(self.dir / "ledger.db").open())
         self.run(migrate(self.db, self.clock))
-        uow = SqliteUnitOfWorkFactory(self.db, self.clock)
+        uow = StorageUnitOfWorkFactory(self.db, self.clock)
         self.accounts = self.run(self._open(uow))
         self.ledger = GroupCommitLedger(self.db, self.clock, max_batch=7)
         self.uow = uow

@@ -23,7 +23,7 @@ from core.services import cover
 from core.services.daily import network_view, run_daily
 from core.services.servicing import ServicingPolicy
 from storage.db import Database
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Tables whose rows grow with the book (people, bills, money, history). A scan of one of
@@ -109,7 +109,7 @@ def statements(tmp_path_factory):
         db = await Database(path).open()
         for conn in (db.reader, db._writer):
             await conn.set_trace_callback(executed.append)
-        uow = SqliteUnitOfWorkFactory(db, clock)
+        uow = StorageUnitOfWorkFactory(db, clock)
         operators = frozenset({9000})
         for day in (DAY, DAY + timedelta(days=1)):  # a due date, then a retry day
             clock.set(datetime.combine(day, datetime.min.time(), tzinfo=TZ)

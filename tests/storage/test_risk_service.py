@@ -24,8 +24,8 @@ async def test_alerts_raise_once_reach_operators_and_clear(db, uow, clock):
     again = await risk_service.evaluate(uow, clock, policy, DUE1 + timedelta(days=3),
                                         OPERATORS)
     assert again.raised == [] and again.cleared == 0  # the same findings: no new alerts
-    alerts = q(db.path, "SELECT COUNT(*) FROM alerts WHERE status = 'open'")[0][0]
-    assert q(db.path, "SELECT COUNT(*) FROM outbox WHERE kind = 'alert'") == [(2 * alerts,)]
+    alerts = q(db, "SELECT COUNT(*) FROM alerts WHERE status = 'open'")[0][0]
+    assert q(db, "SELECT COUNT(*) FROM outbox WHERE kind = 'alert'") == [(2 * alerts,)]
     # The borrower pays: the overdue finding clears on the next evaluation.
     from core.services.wallet import repay_from_wallet, top_up
 
@@ -35,7 +35,7 @@ async def test_alerts_raise_once_reach_operators_and_clear(db, uow, clock):
     after = await risk_service.evaluate(uow, clock, policy, DUE1 + timedelta(days=3),
                                         OPERATORS)
     assert after.cleared >= 1
-    assert q(db.path, "SELECT status FROM alerts WHERE key = 'overdue:instalment:4'") == [
+    assert q(db, "SELECT status FROM alerts WHERE key = 'overdue:instalment:4'") == [
         ("cleared",)]
 
 
@@ -58,6 +58,6 @@ async def test_freeze_and_acknowledge_are_events(db, uow, clock):
     assert await risk_service.set_frozen(uow, user_id=31, operator_id=900, reason="review")
     assert not await risk_service.set_frozen(uow, user_id=31, operator_id=900, reason="again")
     assert await risk_service.set_frozen(uow, user_id=31, operator_id=900, reason=None)
-    assert q(db.path, "SELECT actor, kind FROM events WHERE subject = 'user:31'"
+    assert q(db, "SELECT actor, kind FROM events WHERE subject = 'user:31'"
                       " AND kind LIKE 'user.%' ORDER BY id") == [
         ("operator:900", "user.frozen"), ("operator:900", "user.unfrozen")]

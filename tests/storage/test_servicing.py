@@ -29,11 +29,11 @@ async def test_due_date_debits_and_failures(db, uow, clock):
     assert parts[(3, 7)] == ("paid", None)
     assert parts[(4, 10)] == ("paid", None)
     # Borrower 4's instalment is half paid by the friend; the rest is the borrower's.
-    assert q(db.path, "SELECT status, paid_amount FROM instalments WHERE id = 10") == [
+    assert q(db, "SELECT status, paid_amount FROM instalments WHERE id = 10") == [
         ("unpaid", 5000)]
-    assert_ledger_invariants(db.path)
-    assert_receivables_match(db.path)
-    kinds = q(db.path, "SELECT recipient_id, kind, urgent FROM outbox WHERE kind LIKE 'debit%'"
+    assert_ledger_invariants(db)
+    assert_receivables_match(db)
+    kinds = q(db, "SELECT recipient_id, kind, urgent FROM outbox WHERE kind LIKE 'debit%'"
                        " ORDER BY recipient_id, kind")
     assert (2, "debit_failed", 1) in kinds and (12, "debit_failed", 1) in kinds
     assert (1, "debit_ok", 0) in kinds and (11, "debit_ok", 0) in kinds
@@ -43,28 +43,28 @@ async def test_retries_then_default_liability(db, uow, clock):
     await standard_book(uow)
     await serve(uow, clock, DUE1)
     await serve(uow, clock, DUE1 + timedelta(days=1))
-    assert q(db.path, "SELECT attempts, next_attempt_on FROM agreement_instalments"
+    assert q(db, "SELECT attempts, next_attempt_on FROM agreement_instalments"
                       " WHERE instalment_id = 4") == [(2, "2027-01-01")]
     await serve(uow, clock, DUE1 + timedelta(days=2))  # not a retry day: nothing happens
-    assert q(db.path, "SELECT attempts FROM agreement_instalments WHERE instalment_id = 4") == [
+    assert q(db, "SELECT attempts FROM agreement_instalments WHERE instalment_id = 4") == [
         (2,)]
     counts = await serve(uow, clock, DUE1 + timedelta(days=3))
     assert counts.defaulted == 1
-    assert_book_totals_match(db.path)
-    assert q(db.path, "SELECT instalment_id, status FROM agreement_instalments"
+    assert_book_totals_match(db)
+    assert q(db, "SELECT instalment_id, status FROM agreement_instalments"
                       " WHERE agreement_id = 2 ORDER BY 1") == [
         (4, "defaulted"), (5, "returned"), (6, "returned")]
-    assert q(db.path, "SELECT status FROM agreements WHERE id = 2") == [("defaulted",)]
-    assert q(db.path, "SELECT status, overdue_since FROM instalments WHERE id = 4") == [
+    assert q(db, "SELECT status FROM agreements WHERE id = 2") == [("defaulted",)]
+    assert q(db, "SELECT status, overdue_since FROM instalments WHERE id = 4") == [
         ("unpaid", "2026-12-30")]
-    assert q(db.path, "SELECT recipient_id FROM outbox WHERE kind = 'debit_default'"
+    assert q(db, "SELECT recipient_id FROM outbox WHERE kind = 'debit_default'"
                       " ORDER BY 1") == [(2,), (12,)]
     # The friend's record carries the default: their next capacity review declines.
     async with uow() as tx:
         defaults = (await tx.cover.friend_position(12, DUE1)).past_defaults
     assert defaults == 1
-    assert_ledger_invariants(db.path)
-    assert_receivables_match(db.path)
+    assert_ledger_invariants(db)
+    assert_receivables_match(db)
 
 
 async def test_retry_succeeds_after_top_up(db, uow, clock):
@@ -73,9 +73,9 @@ async def test_retry_succeeds_after_top_up(db, uow, clock):
     await fund(uow, 12, 100, "late")
     counts = await serve(uow, clock, DUE1 + timedelta(days=1))
     assert (counts.debited, counts.retried) == (1, 1)
-    assert q(db.path, "SELECT status FROM agreement_instalments WHERE instalment_id = 4") == [
+    assert q(db, "SELECT status FROM agreement_instalments WHERE instalment_id = 4") == [
         ("paid",)]
-    assert q(db.path, "SELECT idem_key FROM transfers WHERE kind = 'debit' AND idem_key"
+    assert q(db, "SELECT idem_key FROM transfers WHERE kind = 'debit' AND idem_key"
                       " LIKE 'debit:2:4:%'") == [("debit:2:4:1",)]
 
 
@@ -99,15 +99,15 @@ async def test_completion_and_terminated_parts(db, uow, clock):
     for month in range(3):  # all three due dates of borrower 1, funded in full
         day = [DUE1, date(2027, 1, 29), date(2027, 2, 28)][month]
         await serve(uow, clock, day)
-    assert q(db.path, "SELECT status FROM agreements WHERE id = 1") == [("completed",)]
-    assert q(db.path, "SELECT kind FROM outbox WHERE recipient_id = 11 AND kind ="
+    assert q(db, "SELECT status FROM agreements WHERE id = 1") == [("completed",)]
+    assert q(db, "SELECT kind FROM outbox WHERE recipient_id = 11 AND kind ="
                       " 'agreement_completed'") == [("agreement_completed",)]
     # Borrower 4 pays their own half of the first instalment: it is then paid in full.
     await repay_from_wallet(uow, user_id=4, instalment_id=10, confirmed=Money(5000),
                             today=DUE1)
-    assert q(db.path, "SELECT status, paid_amount FROM instalments WHERE id = 10") == [
+    assert q(db, "SELECT status, paid_amount FROM instalments WHERE id = 10") == [
         ("paid", 10000)]
-    assert_receivables_match(db.path)
+    assert_receivables_match(db)
 
 
 async def test_reminders_go_to_the_payer_and_wait_for_quiet_hours(db, uow, clock):
@@ -116,19 +116,19 @@ async def test_reminders_go_to_the_payer_and_wait_for_quiet_hours(db, uow, clock
     await covered_bill(uow, 5, 15, share=5_000)
     counts = await serve(uow, clock, DUE1 - timedelta(days=3))
     assert counts.reminders_planned == 2
-    rows = q(db.path, "SELECT recipient_id, kind, params, not_before FROM outbox"
+    rows = q(db, "SELECT recipient_id, kind, params, not_before FROM outbox"
                       " WHERE kind LIKE 'reminder%' ORDER BY 1")
     assert [(r, k) for r, k, _, _ in rows] == [(5, "reminder_due"), (15, "reminder_due")]
     assert all('"amount": 5000' in p and '"days": 3' in p for _, _, p, _ in rows)
     # Planned at 06:00 in Shanghai, inside 22:00-08:00: held until 08:00 local (00:00 UTC).
     assert {nb for *_, nb in rows} == {"2026-12-26T00:00:00.000000+00:00"}
     await serve(uow, clock, DUE1 - timedelta(days=2))  # no reminder day
-    assert q(db.path, "SELECT COUNT(*) FROM outbox WHERE kind LIKE 'reminder%'") == [(2,)]
+    assert q(db, "SELECT COUNT(*) FROM outbox WHERE kind LIKE 'reminder%'") == [(2,)]
     for d in (1, 0):
         await serve(uow, clock, DUE1 - timedelta(days=d))
     for d in (1, 2, 3, 7):
         await serve(uow, clock, DUE1 + timedelta(days=d))
-    kinds = q(db.path, "SELECT recipient_id, kind, json_extract(params, '$.days') FROM outbox"
+    kinds = q(db, "SELECT recipient_id, kind, json_extract(params, '$.days') FROM outbox"
                        " WHERE kind LIKE 'reminder%' ORDER BY 1, 2, 3")
     # The friend gets no D0 reminder: the debit's own notice comes first. D+1 and D+3 are
     # retry days: the failed debit's notice, which says it is overdue, is the one push to
@@ -148,7 +148,7 @@ async def test_dates_caught_up_late_plan_no_stale_reminders(db, uow, clock):
     clock.set(datetime.combine(DUE1, time(9, 0), tzinfo=TZ))
     for d in (3, 2, 1, 0):
         await run_servicing(uow, clock, TZ, POLICY, DUE1 - timedelta(days=d))
-    assert q(db.path, "SELECT recipient_id, json_extract(params, '$.days') FROM outbox"
+    assert q(db, "SELECT recipient_id, json_extract(params, '$.days') FROM outbox"
                       " WHERE kind LIKE 'reminder%' ORDER BY 1") == [(5, 0)]
 
 
@@ -166,16 +166,16 @@ async def test_termination_effects_on_debits(db, uow, clock):
     assert len(done.kept) == 1 and len(done.returned) == 2
     for day in (DUE1, date(2027, 1, 29)):
         await serve(uow, clock, day)
-    assert q(db.path, "SELECT instalment_id, status FROM agreement_instalments ORDER BY 1") == [
+    assert q(db, "SELECT instalment_id, status FROM agreement_instalments ORDER BY 1") == [
         (1, "paid"), (2, "returned"), (3, "returned")]
-    assert q(db.path, "SELECT id, status, paid_amount FROM instalments ORDER BY id") == [
+    assert q(db, "SELECT id, status, paid_amount FROM instalments ORDER BY id") == [
         (1, "paid", 10000), (2, "unpaid", 0), (3, "unpaid", 0)]
-    assert q(db.path, "SELECT COUNT(*) FROM transfers WHERE kind = 'debit'") == [(1,)]
+    assert q(db, "SELECT COUNT(*) FROM transfers WHERE kind = 'debit'") == [(1,)]
     # The borrower is reminded of what is theirs again; the friend is not.
-    assert q(db.path, "SELECT DISTINCT recipient_id FROM outbox WHERE kind = 'reminder_due'"
+    assert q(db, "SELECT DISTINCT recipient_id FROM outbox WHERE kind = 'reminder_due'"
                       " AND json_extract(params, '$.instalment') = 2") == [(6,)]
-    assert_ledger_invariants(db.path)
-    assert_receivables_match(db.path)
+    assert_ledger_invariants(db)
+    assert_receivables_match(db)
 
 
 async def test_a_retry_day_sends_each_party_one_push_about_the_instalment(db, uow, clock):
@@ -191,7 +191,7 @@ async def test_a_retry_day_sends_each_party_one_push_about_the_instalment(db, uo
     await standard_book(uow)
     for offset in (0, 1, 3, 7):
         await serve(uow, clock, DUE1 + timedelta(days=offset))
-    pushes = q(db.path, "SELECT recipient_id, kind FROM outbox"
+    pushes = q(db, "SELECT recipient_id, kind FROM outbox"
                         " WHERE json_extract(params, '$.instalment') = 4 ORDER BY id")
     by_day: dict[int, list[str]] = {}
     for recipient, kind in pushes:
@@ -200,14 +200,14 @@ async def test_a_retry_day_sends_each_party_one_push_about_the_instalment(db, uo
     # The borrower: one push on each retry day, then the D+7 overdue notice (no friend
     # part is left after the default, so nobody else is told that day).
     assert by_day[2] == ["debit_failed", "debit_failed", "debit_default", "reminder_overdue"]
-    (params,), = q(db.path, "SELECT params FROM outbox WHERE recipient_id = 12"
+    (params,), = q(db, "SELECT params FROM outbox WHERE recipient_id = 12"
                             " AND kind = 'debit_failed' AND key LIKE '%:debit_failed:1'")
     import json
 
     say = Speaker(Texts.load(), Language.EN)
     text, _ = render(OutboxMessage(1, "k", 12, "debit_failed", json.loads(params), True, 0), say)
     assert "I will try again on 1 Jan 2027" in text and "It is now 1 day(s) overdue." in text
-    (params,), = q(db.path, "SELECT params FROM outbox WHERE recipient_id = 2"
+    (params,), = q(db, "SELECT params FROM outbox WHERE recipient_id = 2"
                             " AND kind = 'debit_failed' AND key LIKE '%:debit_failed:1'")
     text, _ = render(OutboxMessage(1, "k", 2, "debit_failed", json.loads(params), True, 0), say)
     assert "Shop2 1/3 is 1 day(s) overdue: ¥100.00 still unpaid." in text
@@ -228,6 +228,6 @@ async def test_a_failing_rule_or_report_does_not_hold_servicing_back(db, uow, cl
     with caplog.at_level(logging.ERROR):
         counts = await run_servicing(uow, clock, TZ, POLICY, DUE1, finish=broken)
     assert counts.debited == 3
-    assert q(db.path, "SELECT finished_at IS NOT NULL FROM servicing_runs") == [(1,)]
-    assert q(db.path, "SELECT COUNT(*) FROM events WHERE kind = 'test.half_written'") == [(0,)]
+    assert q(db, "SELECT finished_at IS NOT NULL FROM servicing_runs") == [(1,)]
+    assert q(db, "SELECT COUNT(*) FROM events WHERE kind = 'test.half_written'") == [(0,)]
     assert any("risk rules or the daily report failed" in r.getMessage() for r in caplog.records)

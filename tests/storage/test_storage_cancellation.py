@@ -39,8 +39,8 @@ async def test_cancel_while_beginning_leaves_the_writer_usable(db, uow, clock):
         async with uow() as tx:  # the next unit of work starts cleanly
             await tx.commit()
     await db.close()
-    assert q(db.path, "SELECT COUNT(*) FROM transfers") == [(4,)]  # all four on disk
-    assert_ledger_invariants(db.path)
+    assert q(db, "SELECT COUNT(*) FROM transfers") == [(4,)]  # all four on disk
+    assert_ledger_invariants(db)
 
 
 async def test_cancelling_the_leader_does_not_fail_the_others(db, uow, clock):
@@ -69,8 +69,8 @@ async def test_cancelling_the_leader_does_not_fail_the_others(db, uow, clock):
     async with uow() as tx:  # the writer is free and clean
         await tx.commit()
     await db.close()
-    assert {k for (k,) in q(db.path, "SELECT idem_key FROM transfers")} == {"a", "b", "c", "d"}
-    assert_ledger_invariants(db.path)
+    assert {k for (k,) in q(db, "SELECT idem_key FROM transfers")} == {"a", "b", "c", "d"}
+    assert_ledger_invariants(db)
 
 
 async def test_a_read_only_unit_has_nothing_to_commit_and_cannot_write(db, uow, clock):
@@ -80,4 +80,4 @@ async def test_a_read_only_unit_has_nothing_to_commit_and_cannot_write(db, uow, 
         assert not hasattr(tx, "commit") and not hasattr(tx, "savepoint")
         with contextlib.suppress(aiosqlite.OperationalError):
             await tx.users.ensure(99)  # the reader connection is query_only
-    assert q(db.path, "SELECT COUNT(*) FROM users WHERE id = 99") == [(0,)]
+    assert q(db, "SELECT COUNT(*) FROM users WHERE id = 99") == [(0,)]

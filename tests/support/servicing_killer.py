@@ -17,7 +17,7 @@ from core.clock import FixedClock
 from core.services.servicing import ServicingPolicy, run_servicing
 from storage import db as storage_db
 from storage.db import Database
-from storage.uow import SqliteUnitOfWorkFactory
+from storage.uow import StorageUnitOfWorkFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -47,7 +47,7 @@ def arm(kill_at: int, when: str) -> None:
 async def main(path: str, days: list[date]) -> None:
     db = await Database(path).open()
     clock = FixedClock(datetime.combine(days[0], time(6), tzinfo=TZ))
-    uow = SqliteUnitOfWorkFactory(db, clock)
+    uow = StorageUnitOfWorkFactory(db, clock)
     for day in days:
         clock.set(datetime.combine(day, time(6), tzinfo=TZ))
         await run_servicing(uow, clock, TZ, ServicingPolicy(page=2), day)

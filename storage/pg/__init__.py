@@ -1,0 +1,1 @@
+"""PostgreSQL, the second storage engine, through asyncpg (see docs/postgres.md)."""

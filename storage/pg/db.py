@@ -1,0 +1,174 @@
+"""One PostgreSQL book: a pool of asyncpg connections, with the same surface the units of
+work use on SQLite's ``storage.db.Database`` (``begin``, ``transaction``, ``reading``,
+``single_statement``, ``reader``).
+
+Unlike SQLite, writers run in parallel, each in its own READ COMMITTED transaction on its own
+connection; the rules that read before they write take row locks (the ledger's and the
+over-cover triggers, ``FOR UPDATE`` in the repositories: docs/postgres.md)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from storage.dialect import POSTGRES
+from storage.pg.connection import PgConnection, Written
+
+POOL_SIZE = 10
+
+
+def redacted(url: str) -> str:
+    """The URL with its password replaced, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def _numeric(text: str) -> int | Decimal:
+    # SQLite's SUM of integers is an integer, PostgreSQL's is numeric: read a whole number as
+    # an int, so money sums are Money-ready on both engines. Nothing else is numeric here.
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else value
+
+
+async def _setup(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("numeric", encoder=str, decoder=_numeric, schema="pg_catalog",
+                              format="text")
+    # Times are stored as UTC text; casts to timestamptz (storage.dialect) read them as UTC.
+    await conn.execute("SET TIME ZONE 'UTC'")
+
+
+class PostgresDatabase:
+    dialect = POSTGRES
+    path = None  # no file beside which to save reports
+
+    def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
+        self.url = url
+        self.where = redacted(url)
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> PostgresDatabase:
+        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self._pool_size,
+                                               init=_setup)
+        return self
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def __aenter__(self) -> PostgresDatabase:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("database is not open")
+        return self._pool
+
+    @property
+    def reader(self) -> PoolReader:
+        """Each statement on a free connection, committed on its own (tests, exports)."""
+        return PoolReader(self.pool)
+
+    async def begin(self) -> PgTransaction:
+        conn = await self.pool.acquire()
+        try:
+            tx = conn.transaction()
+            await tx.start()
+        except BaseException:
+            await self.pool.release(conn)
+            raise
+        return PgTransaction(self.pool, conn, tx)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgConnection]:
+        tx = await self.begin()
+        try:
+            yield tx.conn
+        except BaseException:
+            await tx.rollback()
+            raise
+        await tx.commit()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[PgConnection]:
+        """A READ ONLY transaction: one snapshot for the whole read, and a write through
+        it fails instead of slipping out."""
+        async with self.pool.acquire() as conn, conn.transaction(readonly=True):
+            yield PgConnection(conn)
+
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[PgConnection]:
+        async with self.pool.acquire() as conn:
+            yield PgConnection(conn)
+
+
+class PgTransaction:
+    """An open transaction on a connection of the pool, held until commit or rollback."""
+
+    def __init__(self, pool: asyncpg.Pool, raw: asyncpg.Connection,
+                 tx: asyncpg.transaction.Transaction) -> None:
+        self._pool = pool
+        self._raw = raw
+        self._tx = tx
+        self.conn = PgConnection(raw)
+        self.open = True
+
+    async def commit(self) -> None:
+        self._check_open()
+        try:
+            await self._tx.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._tx.rollback()
+            await self._release()
+            raise
+        await self._release()
+
+    async def rollback(self) -> None:
+        self._check_open()
+        try:
+            await self._tx.rollback()
+        finally:
+            await self._release()
+
+    def _check_open(self) -> None:
+        if not self.open:
+            raise RuntimeError("transaction already ended")
+
+    async def _release(self) -> None:
+        self.open = False
+        # The pool resets a connection it gets back, aborting anything left open on it.
+        await self._pool.release(self._raw)
+
+
+class PoolReader:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list:
+        async with self._pool.acquire() as conn:
+            return await PgConnection(conn).execute_fetchall(sql, parameters)
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Written:
+        async with self._pool.acquire() as conn:
+            return await PgConnection(conn).execute(sql, parameters)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._pool.acquire() as conn:
+            await PgConnection(conn).executemany(sql, rows)
