@@ -3,10 +3,13 @@
 import os
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.bills import add_months
 from tests.support.dbcheck import q
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,6 +148,22 @@ def test_audit_export_round_trips_and_filters_by_user(daihuan):
                    ).returncode == 1
 
 
+def _bill_overdue_since(days_late: int) -> tuple[str, date]:
+    """A one-bill CSV whose first instalment fell due `days_late` days before today in
+    Shanghai and whose second is weeks away. The CLI runs on the real clock and the risk
+    rules look at the book as of today, so fixed dates would raise more alerts as months
+    pass; this bill keeps exactly one instalment overdue whenever the test runs."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    for late in range(days_late, days_late + 4):  # month ends: not every day is a due day
+        due = today - timedelta(days=late)
+        for back in range(27, 32):
+            bought = due - timedelta(days=back)
+            if add_months(bought, 1) == due:
+                return (f"bill_ref,user_id,merchant,amount,instalments,purchase_date\n"
+                        f"JD-LATE-1,1001,京东自营,2399.00,6,{bought.isoformat()}\n"), due
+    raise AssertionError("no purchase date gives that due date")
+
+
 async def test_servicing_from_the_command_line_runs_the_rules_and_plans_the_report(daihuan):
     """`daihuan servicing` is the daily run itself: servicing, every risk rule, the daily
     report; the report and the alerts wait in the outbox, and the running bot sends them."""
@@ -152,15 +171,18 @@ async def test_servicing_from_the_command_line_runs_the_rules_and_plans_the_repo
 
     daihuan.env["OPERATOR_IDS"] = "9000,9001"
     daihuan.env["RISK_OVERDUE_DAYS"] = "1"
-    assert daihuan("import-bills", str(ROOT / "examples" / "bills.csv")).returncode == 0
-    done = daihuan("servicing", "--date", "2026-11-20")  # JD-2026-1001 1/6 is 5 days late
+    bills, due = _bill_overdue_since(5)
+    (daihuan.tmp / "late.csv").write_text(bills, encoding="utf-8")
+    assert daihuan("import-bills", str(daihuan.tmp / "late.csv")).returncode == 0
+    day = (due + timedelta(days=5)).isoformat()  # JD-LATE-1 1/6 is 5 days late that day
+    done = daihuan("servicing", "--date", day)
     assert done.returncode == 0, done.stderr
-    assert "risk rules raised 1 alert(s)" in done.stdout
-    assert "the daily report for 2026-11-20 planned for 2 operator(s)" in done.stdout
+    assert "risk rules raised 1 alert(s)" in done.stdout, done.stdout
+    assert f"the daily report for {day} planned for 2 operator(s)" in done.stdout
     assert q(daihuan.db, "SELECT rule, subject FROM alerts") == [("overdue", "instalment:1")]
     # An older date run late: its counts, the rules as of today (the alert stands), and no
     # report labelled with a date older than the one already reported.
-    older = daihuan("servicing", "--date", "2026-11-18")
+    older = daihuan("servicing", "--date", (due + timedelta(days=3)).isoformat())
     assert "no daily report (a later date has run" in older.stdout, older.stdout
     assert q(daihuan.db, "SELECT id, status FROM alerts") == [(1, "open")]
     assert q(daihuan.db, "SELECT recipient_id, kind FROM outbox ORDER BY id") == [
@@ -172,7 +194,7 @@ async def test_servicing_from_the_command_line_runs_the_rules_and_plans_the_repo
         alert = await olga.next("message", timeout=10)
         assert "Alert #1" in alert.text and "overdue" in alert.text
         report = await olga.next("photo", timeout=10)
-        assert report.text.startswith("Daily report 2026-11-20")
+        assert report.text.startswith(f"Daily report {day}")
         assert report.params["photo"]["content"].startswith(b"\x89PNG")
         assert (await olga.next("message", timeout=10)).text.startswith("Network")
-    assert (daihuan.tmp / "reports" / "daily-2026-11-20.png").exists()
+    assert (daihuan.tmp / "reports" / f"daily-{day}.png").exists()
