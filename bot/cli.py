@@ -105,12 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         "backup": ops.backup_database,
         "restore": ops.restore_database,
     }
+    from storage.engine import BookUnavailable
     from storage.keys import KeyMismatch
     from storage.migrate import SchemaTooNew
 
     try:
         return asyncio.run(commands[args.command](settings, args))
-    except (SchemaTooNew, KeyMismatch) as error:
+    except (SchemaTooNew, KeyMismatch, BookUnavailable) as error:
         print(f"daihuan: {error}", file=sys.stderr)
         return 2
 
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(settings: Settings, webhook: bool = False) -> int:
     from bot.logs import setup_logging
     from bot.serve import serve
+    from storage.engine import BookUnavailable
     from storage.keys import KeyMismatch
     from storage.migrate import SchemaTooNew
 
@@ -127,11 +129,12 @@ def run(settings: Settings, webhook: bool = False) -> int:
         return 2
     secrets = [s.get_secret_value() for s in (settings.telegram_bot_token,
                settings.payment_provider_token, settings.webhook_secret, settings.id_hash_key,
-               *settings.id_hash_key_previous) if s is not None]
+               settings.database_url, *settings.id_hash_key_previous) if s is not None]
+    secrets += settings.database_password()
     setup_logging(settings.log_level, secrets, settings.log_format)
     try:
         asyncio.run(serve(settings, webhook=webhook))
-    except (SchemaTooNew, KeyMismatch) as error:
+    except (SchemaTooNew, KeyMismatch, BookUnavailable) as error:
         print(f"daihuan: cannot start — {error}", file=sys.stderr)
         return 2
     return 0

@@ -96,7 +96,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
         await announce_open_alerts(uow, settings.operator_ids)
         await app.bot.set_my_commands(bot_commands(texts, Language.EN))
         await app.bot.set_my_commands(bot_commands(texts, Language.ZH), language_code="zh")
-        log.info("bot ready; database %s", settings.database_path)
+        log.info("bot ready; database %s", settings.book_where)
 
     async def post_shutdown(app: Application) -> None:
         db: Database | None = app.bot_data.pop(DATABASE, None)

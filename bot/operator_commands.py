@@ -21,8 +21,9 @@ from core.numerals import parse_date
 from core.services import imports, wallet
 from core.services.daily import run_daily
 from core.services.servicing import business_dates_to_run
+from storage.engine import schema_version
 from storage.events import export
-from storage.migrate import SchemaTooNew, current_version
+from storage.migrate import SchemaTooNew
 from storage.uow import StorageUnitOfWorkFactory
 
 CLI_ACTOR = operator_actor(0)  # the command line: an operator without a Telegram id
@@ -54,10 +55,10 @@ def _read(path) -> str | None:
 async def migrate(settings: Settings, args: argparse.Namespace) -> int:
     try:
         async with _storage(settings) as uow:
-            version = await current_version(uow.db)
+            version = await schema_version(uow.db)
     except SchemaTooNew as error:
         return _fail(str(error))
-    print(f"daihuan: database {settings.database_path} is at schema version {version}")
+    print(f"daihuan: database {settings.book_where} is at schema version {version}")
     return 0
 
 
@@ -211,9 +212,23 @@ async def audit_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _postgres_refusal(settings: Settings, what: str) -> int | None:
+    """Backups of a PostgreSQL book are PostgreSQL's own tools' work: say exactly which."""
+    if settings.database_url is None:
+        return None
+    url = settings.book_where
+    command = (f"pg_dump --format=custom --file=BACKUP.dump '{url}'" if what == "backup" else
+               f"pg_restore --clean --if-exists --no-owner --dbname='{url}' BACKUP.dump")
+    return _fail(f"{what} works on the SQLite file; this book is on PostgreSQL. Use: {command}"
+                 " (with the real password), then `daihuan migrate` to check the schema"
+                 " version (docs/postgres.md, Backups)")
+
+
 async def backup_database(settings: Settings, args: argparse.Namespace) -> int:
     from storage.backup import BackupRefused, backup, check
 
+    if (refused := _postgres_refusal(settings, "backup")) is not None:
+        return refused
     try:
         async with _storage(settings) as uow:
             await backup(uow.db, args.path)
@@ -228,6 +243,8 @@ async def backup_database(settings: Settings, args: argparse.Namespace) -> int:
 async def restore_database(settings: Settings, args: argparse.Namespace) -> int:
     from storage.backup import BackupRefused, restore
 
+    if (refused := _postgres_refusal(settings, "restore")) is not None:
+        return refused
     try:
         version = restore(args.path, settings.database_path)
     except BackupRefused as error:

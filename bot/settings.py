@@ -6,6 +6,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -22,6 +23,7 @@ from core.outbox import QuietHours
 from core.risk import RiskPolicy
 from core.services.cover import CoverConfig
 from core.services.servicing import ServicingPolicy
+from storage.location import POSTGRES_SCHEMES, redacted
 
 BOTFATHER_HINT = (
     "TELEGRAM_BOT_TOKEN is not set: open @BotFather in Telegram (https://t.me/BotFather), "
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     database_path: Path = Path("data/daihuan.db")
+    # postgresql://user:password@host:port/db selects PostgreSQL instead of the SQLite file
+    # at DATABASE_PATH (whose folder still holds the saved reports). Secret: the password.
+    database_url: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     operator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     id_hash_key: SecretStr | None = None
@@ -118,7 +123,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("telegram_bot_token", "id_hash_key", "payment_provider_token",
-                     "webhook_secret", "webhook_url",
+                     "webhook_secret", "webhook_url", "database_url",
                      mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -149,6 +154,20 @@ class Settings(BaseSettings):
             if any(len(k) < 32 for k in keys):
                 raise ValueError("each key must be at least 32 characters (comma-separated)")
             return tuple(SecretStr(k) for k in keys)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in POSTGRES_SCHEMES:
+            raise ValueError("must be a PostgreSQL URL: postgresql://user:password@host:port/"
+                             "database (leave it unset to use the SQLite file at"
+                             " DATABASE_PATH)")
+        if not parts.path.strip("/"):
+            raise ValueError("names no database: end it with /<database name>")
         return value
 
     @field_validator("telegram_api_base_url")
@@ -209,6 +228,27 @@ class Settings(BaseSettings):
         if lines != sorted(lines, reverse=True):
             raise ValueError("CREDIT_LINE_A..D must not grow from tier A to tier D")
         return self
+
+    @property
+    def book_location(self) -> str | Path:
+        """What storage.engine opens: the PostgreSQL URL if one is set, else the file."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.database_path
+
+    @property
+    def book_where(self) -> str:
+        """The book as logs and messages may name it: never with its password."""
+        if self.database_url is not None:
+            return redacted(self.database_url.get_secret_value())
+        return str(self.database_path)
+
+    def database_password(self) -> list[str]:
+        """The password inside DATABASE_URL, alone, for the logs' redaction."""
+        if self.database_url is None:
+            return []
+        password = urlsplit(self.database_url.get_secret_value()).password
+        return [password] if password else []
 
     @property
     def tz(self) -> ZoneInfo:

@@ -49,6 +49,11 @@ class UserRepository(Protocol):
 
     async def set_language(self, user_id: int, language: Language) -> None: ...
 
+    async def hold(self, *user_ids: int) -> None:
+        """From here to the end of the unit, decisions about these people (their caps, room
+        and state) are taken one unit at a time, whatever runs in parallel."""
+        ...
+
 
 class LedgerRepository(Protocol):
     async def open_account(self, spec: AccountSpec) -> Account:
@@ -188,6 +193,11 @@ class ServicingRepository(Protocol):
     async def last_finished(self) -> date | None: ...
 
     async def debits_due(self, day: date, limit: int) -> list[DebitDue]: ...
+
+    async def claim(self, debit: DebitDue) -> bool:
+        """Whether the part is still covered, held so until the unit ends: a termination
+        waits for this debit, or this debit sees what it returned."""
+        ...
 
     async def debit_succeeded(self, debit: DebitDue, day: date, transfer_id: int) -> None: ...
 

@@ -1,4 +1,4 @@
-"""Bills, instalments and repayment history on SQLite."""
+"""Bills, instalments and repayment history."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from core.bills import Bill, Instalment, InstalmentStatus, Quote
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.credit import RepaymentRecord
 from core.money import Money
+from storage.dialect import SQLITE, Dialect
 from storage.sql import Sql
 
 _INSTALMENT = (
@@ -35,9 +36,11 @@ def _instalment(row: Any) -> Instalment:
 
 
 class BillStore:
-    def __init__(self, conn: Sql, clock: Clock) -> None:
+    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE,
+                 locking: bool = False) -> None:
         self._conn = conn
         self._clock = clock
+        self._locks = dialect.locker(locking)
 
     async def add(self, borrower_id: int, quote: Quote, source: str, ref: str,
                   transfer_id: int) -> Bill:
@@ -74,8 +77,10 @@ class BillStore:
         return await self._with_instalments(rows)
 
     async def instalment(self, instalment_id: int) -> Instalment | None:
-        rows = await self._conn.execute_fetchall(f"{_INSTALMENT} WHERE i.id = ?",
-                                                 (instalment_id,))
+        """In a writing unit the instalment stays as read until the unit ends: paying it
+        is decided on what this read saw."""
+        rows = await self._conn.execute_fetchall(
+            f"{_INSTALMENT} WHERE i.id = ?{self._locks('i')}", (instalment_id,))
         return _instalment(rows[0]) if rows else None
 
     async def record_payment(self, instalment_id: int, payer_id: int, amount: Money,

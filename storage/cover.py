@@ -73,11 +73,15 @@ def _agreement(row: Any) -> Agreement:
 
 
 class CoverStore:
-    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE) -> None:
+    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE,
+                 locking: bool = False) -> None:
         self._conn = conn
         self._clock = clock
         self._request_sql = _REQUEST[dialect]
         self._request_view_sql = _REQUEST_VIEW[dialect]
+        # In a writing unit a request or agreement read by id stays as read until the unit
+        # ends: two presses, two acceptances, a debit and a termination go one at a time.
+        self._locks = dialect.locker(locking)
 
     # -- requests --------------------------------------------------------------------------
     async def add_request(self, *, borrower_id: int, bill_id: int, instalment_ids: list[int],
@@ -99,13 +103,13 @@ class CoverStore:
         return request
 
     async def request(self, request_id: int) -> CoverRequest | None:
-        rows = await self._conn.execute_fetchall(f"{self._request_sql} WHERE r.id = ?",
-                                                 (request_id,))
+        rows = await self._conn.execute_fetchall(
+            f"{self._request_sql} WHERE r.id = ?{self._locks('r')}", (request_id,))
         return _request(rows[0]) if rows else None
 
     async def request_by_token_hash(self, token_hash: str) -> CoverRequest | None:
-        rows = await self._conn.execute_fetchall(f"{self._request_sql} WHERE r.token_hash = ?",
-                                                 (token_hash,))
+        rows = await self._conn.execute_fetchall(
+            f"{self._request_sql} WHERE r.token_hash = ?{self._locks('r')}", (token_hash,))
         return _request(rows[0]) if rows else None
 
     async def add_holder(self, request_id: int, user_id: int) -> None:
@@ -219,7 +223,8 @@ class CoverStore:
         return agreement
 
     async def agreement(self, agreement_id: int) -> Agreement | None:
-        rows = await self._conn.execute_fetchall(f"{_AGREEMENT} WHERE id = ?", (agreement_id,))
+        rows = await self._conn.execute_fetchall(f"{_AGREEMENT} WHERE id = ?{self._locks()}",
+                                                 (agreement_id,))
         return _agreement(rows[0]) if rows else None
 
     async def agreement_for_request(self, request_id: int) -> Agreement | None:

@@ -6,6 +6,7 @@ fragment. Dates are 'YYYY-MM-DD' text and times ISO-8601 UTC text on both engine
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -52,11 +53,22 @@ class Dialect:
     def indexed_by(self, index: str) -> str:
         return "" if self.postgres else f" INDEXED BY {index}"
 
-    @property
-    def for_update(self) -> str:
-        """Row locks for a read that a write in the same transaction depends on. SQLite
-        needs none: its one writer holds the whole database from BEGIN IMMEDIATE."""
-        return " FOR UPDATE" if self.postgres else ""
+    def locks(self, *of: str) -> str:
+        """Row locks for a read that a write in the same transaction depends on (of the
+        tables named by alias, or all of the read's). SQLite needs none: its one writer
+        holds the whole database from BEGIN IMMEDIATE."""
+        if not self.postgres:
+            return ""
+        return " FOR UPDATE" + (f" OF {', '.join(of)}" if of else "")
+
+    def locker(self, locking: bool) -> Callable[..., str]:
+        """``locks`` for a writing unit; nothing for a read-only one, where PostgreSQL
+        refuses row locks and nothing is decided."""
+        return self.locks if locking else _no_locks
+
+
+def _no_locks(*of: str) -> str:
+    return ""
 
 
 SQLITE = Dialect("sqlite")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.clock import Clock, utc_iso
-from storage.db import Database
+from storage.book import Book
 
 # A book from before fingerprints were kept is checked against this many of its latest
 # invitations: the key must have made their tokens.
@@ -16,7 +16,7 @@ class KeyMismatch(RuntimeError):
     """The book holds hashes made with a key this process was not given."""
 
 
-async def check_key_fingerprints(db: Database, clock: Clock, current: str,
+async def check_key_fingerprints(db: Book, clock: Clock, current: str,
                                  previous: tuple[str, ...] = (),
                                  made: Callable[[str, str], bool] | None = None) -> None:
     """Refuse a book written with a key not among ``current`` and ``previous``; record

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from core.clock import Clock, parse_utc_iso, utc_iso
@@ -231,16 +231,32 @@ class GroupCommitLedger:
             except LedgerError as refused:
                 return [refused]
 
+    async def _insert(self, conn: Any, transfers: Sequence[Transfer],
+                      posted_at: str) -> Callable[[int], bool]:
+        """Insert the batch (each row posts or is skipped); returns which ids it posted."""
+        if self._db.dialect.postgres:
+            # Writers run in parallel here, so ids above an earlier MAX(id) may be another
+            # transaction's: a row is ours only if our own INSERT returned it.
+            posted: set[int] = set()
+            for transfer in transfers:
+                rows = await conn.execute_fetchall(_INSERT + " RETURNING id",
+                                                   _params(transfer, posted_at))
+                posted.update(r["id"] for r in rows)
+            return posted.__contains__
+        # SQLite's one writer holds the book from BEGIN: every id above MAX(id) is this
+        # batch's, and one executemany is one thread hop for the whole batch.
+        rows = await conn.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM transfers")
+        before = rows[0][0]
+        await conn.executemany(_INSERT, [_params(t, posted_at) for t in transfers])
+        return lambda transfer_id: transfer_id > before
+
     async def _write(self, batch: Sequence[tuple[Transfer, asyncio.Future]]
                      ) -> list[PostedTransfer | LedgerError]:
         transfers = [t for t, _ in batch]
         posted_at = utc_iso(self._clock.now())
         outcomes: list[PostedTransfer | LedgerError] = []
         async with self._db.transaction() as conn:
-            rows = await conn.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM transfers")
-            before = rows[0][0]
-            # One call for the whole batch: each row is one statement that posts or skips.
-            await conn.executemany(_INSERT, [_params(t, posted_at) for t in transfers])
+            fresh_ids = await self._insert(conn, transfers, posted_at)
             keys = sorted({t.key for t in transfers})
             found: dict[str, Any] = {}
             for start in range(0, len(keys), 500):
@@ -257,7 +273,7 @@ class GroupCommitLedger:
                 elif row["content_hash"] != transfer.content_hash:
                     outcomes.append(IdempotencyConflict(transfer.key))
                 else:
-                    fresh = row["id"] > before and transfer.key not in first_claim
+                    fresh = fresh_ids(row["id"]) and transfer.key not in first_claim
                     first_claim.add(transfer.key)
                     outcomes.append(_posted(row, replayed=not fresh))
         return outcomes

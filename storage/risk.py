@@ -157,8 +157,9 @@ class RiskStore:
     async def set_frozen(self, user_id: int, reason: str | None) -> bool:
         cursor = await self._conn.execute(
             "UPDATE users SET frozen_reason = ?, frozen_at = ? WHERE id = ?"
-            " AND (frozen_reason IS NULL) = (? IS NOT NULL)",
-            (reason, utc_iso(self._clock.now()) if reason else None, user_id, reason))
+            " AND (frozen_reason IS NULL) = ?",  # freeze the unfrozen, release the frozen
+            (reason, utc_iso(self._clock.now()) if reason else None, user_id,
+             reason is not None))
         return cursor.rowcount == 1
 
     # -- statistics and the network ----------------------------------------------------------

@@ -19,10 +19,12 @@ _PART = "a.friend_id || ':' || ai.amount"  # one covered part, as 'friend:fen'
 
 
 class ServicingStore:
-    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE) -> None:
+    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE,
+                 locking: bool = False) -> None:
         self._conn = conn
         self._clock = clock
         self._d = dialect
+        self._locks = dialect.locker(locking)
 
     # -- runs ------------------------------------------------------------------------------
     async def start_run(self, day: date) -> None:
@@ -83,6 +85,19 @@ class ServicingStore:
             (day.isoformat(), limit))
         return [DebitDue(r[0], r[1], Money(r[2]), r[3], r[4], r[5], date.fromisoformat(r[6]),
                          r[7], r[8], r[9]) for r in rows]
+
+    async def claim(self, debit: DebitDue) -> bool:
+        """Whether the part is still the friend's to be debited now. Its agreement is held
+        until the unit ends, so a termination (which holds it too) waits for this debit, or
+        this debit sees the part it returned."""
+        locks = self._locks()
+        if locks:
+            await self._conn.execute_fetchall(
+                f"SELECT id FROM agreements WHERE id = ?{locks}", (debit.agreement_id,))
+        rows = await self._conn.execute_fetchall(  # a fresh read, after the lock
+            "SELECT status FROM agreement_instalments WHERE agreement_id = ?"
+            " AND instalment_id = ?", (debit.agreement_id, debit.instalment_id))
+        return bool(rows) and rows[0][0] == "covered"
 
     async def debit_succeeded(self, debit: DebitDue, day: date, transfer_id: int) -> None:
         await self._conn.execute(

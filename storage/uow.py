@@ -44,17 +44,19 @@ class _Repositories:
         self._db = db
         self._clock = clock
 
-    def _bind(self, conn: Sql) -> None:
-        self.users = UserStore(conn, self._clock)
-        self.ledger = LedgerStore(conn, self._clock)
-        self.identities = IdentityStore(conn, self._clock)
-        self.bills = BillStore(conn, self._clock)
-        self.cover = CoverStore(conn, self._clock, self._db.dialect)
-        self.servicing = ServicingStore(conn, self._clock, self._db.dialect)
-        self.outbox = OutboxStore(conn, self._clock, self._db.dialect)
-        self.risk = RiskStore(conn, self._clock, self._db.dialect)
-        self.health = HealthStore(conn, self._clock)
-        self.events = EventStore(conn, self._clock)
+    def _bind(self, conn: Sql, locking: bool) -> None:
+        # A writing unit locks the rows its decisions read (PostgreSQL; docs/postgres.md).
+        d, clock = self._db.dialect, self._clock
+        self.users = UserStore(conn, clock, d, locking)
+        self.ledger = LedgerStore(conn, clock)
+        self.identities = IdentityStore(conn, clock)
+        self.bills = BillStore(conn, clock, d, locking)
+        self.cover = CoverStore(conn, clock, d, locking)
+        self.servicing = ServicingStore(conn, clock, d, locking)
+        self.outbox = OutboxStore(conn, clock, d)
+        self.risk = RiskStore(conn, clock, d)
+        self.health = HealthStore(conn, clock)
+        self.events = EventStore(conn, clock)
 
 
 class StorageUnitOfWork(_Repositories):
@@ -68,7 +70,7 @@ class StorageUnitOfWork(_Repositories):
 
     async def __aenter__(self) -> Self:
         self._tx = await self._db.begin()
-        self._bind(self._tx.conn)
+        self._bind(self._tx.conn, locking=True)
         return self
 
     @asynccontextmanager
@@ -113,7 +115,7 @@ class StorageReadUnit(_Repositories):
 
     async def __aenter__(self) -> Self:
         self._reading = self._db.reading()
-        self._bind(await self._reading.__aenter__())
+        self._bind(await self._reading.__aenter__(), locking=False)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.clock import Clock, parse_utc_iso, utc_iso
 from core.users import Language, User
+from storage.dialect import SQLITE, Dialect
 from storage.sql import Sql
 
 _COLUMNS = ("id, display_name, language, telegram_language, created_at, frozen_reason,"
@@ -21,9 +22,23 @@ def _user(row: Any) -> User:
 
 
 class UserStore:
-    def __init__(self, conn: Sql, clock: Clock) -> None:
+    def __init__(self, conn: Sql, clock: Clock, dialect: Dialect = SQLITE,
+                 locking: bool = False) -> None:
         self._conn = conn
         self._clock = clock
+        self._locks = dialect.locker(locking)
+
+    async def hold(self, *user_ids: int) -> None:
+        """Decisions about these people's caps and state happen one unit at a time from
+        here to the end of this unit: their rows are locked, in id order so that two
+        units holding the same pair cannot deadlock."""
+        locks = self._locks()
+        if not locks or not user_ids:
+            return
+        ids = sorted(set(user_ids))
+        await self._conn.execute_fetchall(
+            f"SELECT id FROM users WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id{locks}",
+            ids)
 
     async def get(self, user_id: int) -> User | None:
         rows = await self._conn.execute_fetchall(

@@ -18,10 +18,32 @@ def clock() -> FixedClock:
     return FixedClock(T0)
 
 
+ENGINES = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request) -> str:
+    """The storage engine a test runs on; every test that uses ``db`` runs on both. Mark one
+    ``sqlite_only`` or ``postgres_only`` (with the reason) when it only makes sense on one."""
+    return request.param
+
+
 @pytest.fixture
-async def db(tmp_path, clock):
-    database = await Database(tmp_path / "test.db").open()
-    await migrate(database, clock)
+def book_url(engine, request) -> str | None:
+    # Sync on purpose: an async fixture cannot ask for another while its loop runs.
+    return request.getfixturevalue("migrated_postgres_url") if engine == "postgres" else None
+
+
+@pytest.fixture
+async def db(tmp_path, clock, book_url):
+    """A migrated, empty book on the test's engine."""
+    if book_url is None:
+        database = await Database(tmp_path / "test.db").open()
+        await migrate(database, clock)
+    else:
+        from storage.pg.db import PostgresDatabase
+
+        database = await PostgresDatabase(book_url).open()
     yield database
     await database.close()
 
@@ -79,24 +101,85 @@ def postgres_server():
     server.stop()
 
 
-@pytest.fixture
-async def postgres_url(postgres_server, request):
-    """A fresh, empty database on the session's server, dropped after the test."""
+_TEMPLATE = "daihuan_migrated"  # migrated once per session; each test's book is a copy
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server) -> str:
+    import asyncio
+
+    import asyncpg
+
+    from storage.pg.migrate import migrate as migrate_postgres
+
+    async def build() -> None:
+        admin = await asyncpg.connect(postgres_server.url("postgres"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"')
+            await admin.execute(f'CREATE DATABASE "{_TEMPLATE}"')
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(postgres_server.url(_TEMPLATE))
+        try:
+            await migrate_postgres(conn, FixedClock(T0))
+        finally:
+            await conn.close()
+
+    asyncio.run(build())
+    return _TEMPLATE
+
+
+async def _fresh_database(server, request, template: str | None):
     import asyncpg
 
     name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
-    admin = await asyncpg.connect(postgres_server.url("postgres"))
+    admin = await asyncpg.connect(server.url("postgres"))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await admin.close()
-    yield postgres_server.url(name)
-    admin = await asyncpg.connect(postgres_server.url("postgres"))
+    return name
+
+
+async def _drop_database(server, name: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(server.url("postgres"))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server, request):
+    """A fresh, empty database on the session's server, dropped after the test."""
+    name = await _fresh_database(postgres_server, request, None)
+    yield postgres_server.url(name)
+    await _drop_database(postgres_server, name)
+
+
+@pytest.fixture
+async def migrated_postgres_url(postgres_server, postgres_template, request):
+    """A fresh database at the latest schema (a copy of the session's migrated template)."""
+    name = await _fresh_database(postgres_server, request, postgres_template)
+    yield postgres_server.url(name)
+    await _drop_database(postgres_server, name)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Drop the engine a test is marked not to run on, so it is neither run nor skipped."""
+    kept, dropped = [], []
+    for item in items:
+        engine = getattr(getattr(item, "callspec", None), "params", {}).get("engine")
+        wrong = (engine == "postgres" and item.get_closest_marker("sqlite_only")) or (
+            engine == "sqlite" and item.get_closest_marker("postgres_only"))
+        (dropped if wrong else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -149,6 +149,11 @@ async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: Se
 
 async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, counts: RunCounts,
                  planner: _Planner) -> None:
+    # The page was read without locks: the part may have been returned since. Holding its
+    # agreement first, then the instalment, then the accounts (the ledger), is the order
+    # every writer of these keeps.
+    if not await tx.servicing.claim(debit):
+        return
     wallet = await wallet_of(tx.ledger, debit.friend_id)
     receivable = await receivable_of(tx.ledger, debit.borrower_id)
     subject = f"instalment:{debit.instalment_id}"

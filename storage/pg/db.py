@@ -8,30 +8,18 @@ over-cover triggers, ``FOR UPDATE`` in the repositories: docs/postgres.md)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from storage.dialect import POSTGRES
+from storage.location import redacted
 from storage.pg.connection import PgConnection, Written
 
 POOL_SIZE = 10
-
-
-def redacted(url: str) -> str:
-    """The URL with its password replaced, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _numeric(text: str) -> int | Decimal:
@@ -91,6 +79,9 @@ class PostgresDatabase:
             tx = conn.transaction()
             await tx.start()
         except BaseException:
+            # Cancelled mid-BEGIN, the connection's state is unknown: drop it (the server ends
+            # whatever it began) rather than hand it back half-open.
+            conn.terminate()
             await self.pool.release(conn)
             raise
         return PgTransaction(self.pool, conn, tx)
@@ -130,22 +121,23 @@ class PgTransaction:
         self.open = True
 
     async def commit(self) -> None:
+        await self._end(self._tx.commit)
+
+    async def rollback(self) -> None:
+        await self._end(self._tx.rollback)
+
+    async def _end(self, end: Callable[[], Awaitable[None]]) -> None:
         self._check_open()
         try:
-            await self._tx.commit()
+            await end()
         except BaseException:
-            with contextlib.suppress(Exception):
-                await self._tx.rollback()
+            # A COMMIT refused by the server has rolled back; one cancelled on the way has
+            # an outcome only the server knows. Either way this connection's transaction
+            # state is not ours to trust: close it, and the server rolls back what is open.
+            self._raw.terminate()
             await self._release()
             raise
         await self._release()
-
-    async def rollback(self) -> None:
-        self._check_open()
-        try:
-            await self._tx.rollback()
-        finally:
-            await self._release()
 
     def _check_open(self) -> None:
         if not self.open:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,18 +17,32 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def daihuan(tmp_path):
+def daihuan(tmp_path, engine, request):
+    """`python -m bot …` in a fresh folder, on the test's engine: a SQLite file, or an
+    empty PostgreSQL database named by DATABASE_URL, as an operator would set it."""
     env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
     env["DATABASE_PATH"] = str(tmp_path / "ops.db")
+    if engine == "postgres":
+        env["DATABASE_URL"] = request.getfixturevalue("postgres_url")
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=60)
 
-    run.db = tmp_path / "ops.db"
+    run.db = SimpleNamespace(url=env["DATABASE_URL"]) if engine == "postgres" \
+        else tmp_path / "ops.db"
     run.tmp = tmp_path
     run.env = env
+    run.engine = engine
     return run
+
+
+def untouched(daihuan) -> bool:
+    """Nothing was created: no file, or no table in the PostgreSQL database."""
+    if daihuan.engine == "sqlite":
+        return not daihuan.db.exists()
+    return q(daihuan.db, "SELECT COUNT(*) FROM information_schema.tables"
+                         " WHERE table_schema = 'public'") == [(0,)]
 
 
 def test_import_examples(daihuan):
@@ -56,7 +71,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_loads(daihuan):
     assert "line 3: instalments" in result.stderr and "line 3: purchase_date" in result.stderr
     assert "line 4: bill_ref: appears twice" in result.stderr
     assert "nothing was loaded" in result.stderr
-    assert not daihuan.db.exists()  # refused before the database was even opened
+    assert untouched(daihuan)  # refused before the database was even opened
     clash = daihuan.tmp / "clash.csv"
     clash.write_text("bill_ref,user_id,merchant,amount,instalments,purchase_date\n"
                      "A,1001,Shop,100,3,2026-10-01\n", encoding="utf-8")
@@ -164,6 +179,7 @@ def _bill_overdue_since(days_late: int) -> tuple[str, date]:
     raise AssertionError("no purchase date gives that due date")
 
 
+@pytest.mark.sqlite_only("the end-to-end harness opens SQLite books only, for now")
 async def test_servicing_from_the_command_line_runs_the_rules_and_plans_the_report(daihuan):
     """`daihuan servicing` is the daily run itself: servicing, every risk rule, the daily
     report; the report and the alerts wait in the outbox, and the running bot sends them."""
@@ -198,3 +214,36 @@ async def test_servicing_from_the_command_line_runs_the_rules_and_plans_the_repo
         assert report.params["photo"]["content"].startswith(b"\x89PNG")
         assert (await olga.next("message", timeout=10)).text.startswith("Network")
     assert (daihuan.tmp / "reports" / f"daily-{day}.png").exists()
+
+
+def test_migrate_names_the_book_and_its_version(daihuan):
+    done = daihuan("migrate")
+    assert done.returncode == 0, done.stderr
+    where = daihuan.env.get("DATABASE_URL") or daihuan.env["DATABASE_PATH"]
+    assert f"database {where} is at schema version" in done.stdout
+    again = daihuan("migrate")
+    assert again.stdout == done.stdout  # nothing left to apply
+
+
+def test_a_database_url_is_checked_and_its_password_never_shown(daihuan):
+    daihuan.env["DATABASE_URL"] = "mysql://ops:s3cret-pw@127.0.0.1/book"
+    wrong = daihuan("migrate")
+    assert wrong.returncode != 0 and "DATABASE_URL" in wrong.stderr
+    assert "must be a PostgreSQL URL" in wrong.stderr and "s3cret-pw" not in wrong.stderr
+    daihuan.env["DATABASE_URL"] = "postgresql://ops:s3cret-pw@127.0.0.1:1/book"  # no server
+    unreachable = daihuan("migrate")
+    assert unreachable.returncode == 2, unreachable.stderr
+    assert "cannot reach postgresql://ops:***@127.0.0.1:1/book" in unreachable.stderr
+    assert "s3cret-pw" not in unreachable.stderr + unreachable.stdout
+    assert "Traceback" not in unreachable.stderr
+
+
+@pytest.mark.postgres_only("a PostgreSQL book is backed up with pg_dump")
+def test_backup_and_restore_on_postgres_name_the_commands_to_use(daihuan):
+    backup = daihuan("backup", str(daihuan.tmp / "b.db"))
+    assert backup.returncode == 1
+    assert "pg_dump --format=custom" in backup.stderr and daihuan.env["DATABASE_URL"] in \
+        backup.stderr
+    restore = daihuan("restore", str(daihuan.tmp / "b.db"))
+    assert restore.returncode == 1 and "pg_restore" in restore.stderr
+    assert not (daihuan.tmp / "b.db").exists()

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.ledger import AccountKind, AccountSpec, Transfer
 from core.money import Money
 from storage.backup import BackupRefused, backup, check, restore
@@ -13,6 +15,8 @@ from tests.support.dbcheck import q
 from tests.support.ledger_checks import assert_ledger_invariants
 
 ROOT = Path(__file__).resolve().parents[2]
+# SQLite's online backup of a file; PostgreSQL's backups are pg_dump's (test_pg_backup.py).
+pytestmark = pytest.mark.sqlite_only("SQLite's backup API on a database file")
 
 
 async def test_backup_mid_load_restores_balanced(db, uow, clock, tmp_path):

@@ -1,7 +1,6 @@
 """Borrower services on a real SQLite file: verification, purchase, top-up, repayment."""
 
 import asyncio
-import sqlite3
 from datetime import date
 
 import pytest
@@ -13,7 +12,7 @@ from core.services.purchases import PurchaseRefusal, PurchaseRefused, buy
 from core.services.verification import VerificationRefusal, VerificationRefused
 from core.services.wallet import RepayRefusal, RepayRefused, repay_from_wallet, top_up
 from tests.support.borrower_flows import TODAY, verified
-from tests.support.dbcheck import q
+from tests.support.dbcheck import dump, q, refused
 from tests.support.idnumbers import resident_id
 from tests.support.ledger_checks import assert_ledger_invariants, assert_receivables_match
 
@@ -29,10 +28,10 @@ def assert_receivable_matches_instalments(db):
 async def test_identity_stored_as_hash_and_mask_only(db, uow):
     identity = await verified(uow, 1)
     number = resident_id(date(1990, 5, 17))
-    dump = "\n".join(sqlite3.connect(db.path).iterdump())
-    assert number not in dump and number[:-1] not in dump
-    assert "+8613800000001" not in dump and "13800000001" not in dump
-    assert identity.id_mask in dump
+    stored = dump(db)
+    assert number not in stored and number[:-1] not in stored
+    assert "+8613800000001" not in stored and "13800000001" not in stored
+    assert identity.id_mask in stored
 
 
 async def test_same_identity_on_second_account_is_refused_and_recorded(db, uow):
@@ -149,8 +148,6 @@ async def test_paid_instalment_is_final_in_storage(db, uow):
     await top_up(uow, user_id=1, amount=Money.yuan(30), source="bank", ref="b1", actor="op")
     await repay_from_wallet(uow, user_id=1, instalment_id=bill.instalments[0].id,
                             confirmed=Money(1000), today=TODAY)
-    conn = sqlite3.connect(db.path)
-    with pytest.raises(sqlite3.IntegrityError, match="already paid"):
-        conn.execute(f"UPDATE instalments SET status = 'unpaid', payment_transfer_id = NULL"
-                     f" WHERE id = {bill.instalments[0].id}")
-    conn.close()
+    assert "already paid" in refused(
+        db, f"UPDATE instalments SET status = 'unpaid', payment_transfer_id = NULL"
+            f" WHERE id = {bill.instalments[0].id}")

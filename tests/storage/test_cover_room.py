@@ -11,7 +11,7 @@ from core.money import Money
 from core.services import cover
 from core.services.cover import CoverRefusal, CoverRefused
 from core.services.wallet import repay_from_wallet
-from tests.support.dbcheck import q
+from tests.support.dbcheck import q, refused
 from tests.support.ledger_checks import assert_ledger_invariants, assert_receivables_match
 from tests.support.servicing_book import (
     CONFIG,
@@ -77,14 +77,10 @@ async def test_signing_is_refused_when_room_shrank_after_the_request(db, uow, cl
 
 
 async def test_storage_refuses_over_cover_whatever_the_code_does(db, uow, clock):
-    import sqlite3
-
     await standard_book(uow)
-    conn = sqlite3.connect(db.path)
-    with pytest.raises(sqlite3.IntegrityError, match="more than is left"):
-        conn.execute("INSERT INTO agreement_instalments (agreement_id, instalment_id, amount)"
-                     " VALUES (4, 10, 5001)")  # friend 14 already covers 5000 of 10000
-    conn.close()
+    assert "more than is left" in refused(
+        db, "INSERT INTO agreement_instalments (agreement_id, instalment_id, amount)"
+            " VALUES (4, 10, 5001)")  # friend 14 already covers 5000 of 10000
 
 
 async def test_default_is_recorded_even_after_the_friend_terminated(db, uow, clock):
@@ -116,12 +112,7 @@ async def test_frozen_parties_cannot_be_reviewed_or_sign(db, uow, clock):
     created = await ask(uow, 8, bill.id, None)
     await take_link(uow, created.request.id, 19)
     await cover.accept(uow, request_id=created.request.id, user_id=19, now=NOW)
-    import sqlite3
-
-    conn = sqlite3.connect(db.path)
-    conn.execute("UPDATE users SET frozen_reason = 'review' WHERE id = 19")
-    conn.commit()
-    conn.close()
+    q(db, "UPDATE users SET frozen_reason = 'review' WHERE id = 19")
     with pytest.raises(CoverRefused) as refused:
         await cover.review_friend(uow, CONFIG, request_id=created.request.id, friend_id=19,
                                   band=IncomeBand.FROM_20K, today=DUE1, now=NOW)

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,7 +15,8 @@ from core.services.cover import CoverConfig, CoverRefusal, CoverRefused
 from core.services.purchases import record_bill
 from core.users import Language
 from tests.support.borrower_flows import verified
-from tests.support.dbcheck import q
+from tests.support.dbcheck import INTEGRITY_ERRORS, dump, q
+from tests.support.dbcheck import refused as refused_by_database
 from tests.support.servicing_book import TOKENS, take_link
 
 NOW = datetime(2026, 11, 29, 2, tzinfo=UTC)
@@ -68,7 +68,7 @@ async def test_link_to_signed_agreement(db, uow):
     bill = await setup_bill(uow)
     created = await ask(uow, bill)
     assert len(created.token) == 32
-    assert created.token not in "\n".join(sqlite3.connect(db.path).iterdump())
+    assert created.token not in dump(db)
     opened, first = await cover.open_by_token(
         uow, payload=TOKENS.payload(created.request.token_salt), user_id=2, now=NOW)
     found = opened
@@ -97,12 +97,9 @@ async def test_signed_text_never_changes_and_hash_matches(db, uow):
     import hashlib
     (text, sha), = q(db, "SELECT text, text_sha256 FROM agreements")
     assert hashlib.sha256(text.encode()).hexdigest() == sha == agreement.text_sha256
-    conn = sqlite3.connect(db.path)
     for sql in ("UPDATE agreements SET text = 'x'", "UPDATE agreements SET text_sha256 = 'x'",
                 "UPDATE agreements SET share_bp = 1", "DELETE FROM agreements"):
-        with pytest.raises(sqlite3.IntegrityError):
-            conn.execute(sql)
-    conn.close()
+        assert "never" in refused_by_database(db, sql)
 
 
 async def test_two_presses_of_sign_make_one_agreement(db, uow):
@@ -178,7 +175,7 @@ async def test_one_identity_cannot_be_on_two_accounts(db, uow):
         borrower = await tx.identities.get(1)
         await tx.users.upsert_seen(7, "twin", "en")
         from dataclasses import replace
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(INTEGRITY_ERRORS):
             await tx.identities.add(replace(borrower, user_id=7))
 
 

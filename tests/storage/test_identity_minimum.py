@@ -2,11 +2,11 @@
 number and two masks, and nothing from which the number can be narrowed down to a few
 candidates by someone holding a copy of the book but not the key."""
 
-import sqlite3
 from datetime import date, datetime
 
 from core.identity import _WEIGHTS, check_character
 from core.services.verification import verify
+from tests.support.dbcheck import columns, dump
 from tests.support.idnumbers import resident_id
 from tests.support.servicing_book import HASHER
 
@@ -21,12 +21,11 @@ async def test_no_column_keeps_the_number_or_its_birth_date(db, uow):
         await tx.commit()
     await verify(uow, HASHER, user_id=1, phone="+8613800138000", legal_name="Jane Smith",
                  resident=parse_resident_id(NUMBER, date(2026, 11, 29)))
-    dump = "\n".join(sqlite3.connect(db.path).iterdump())
+    text = dump(db)
     for secret in (NUMBER, NUMBER[6:14], "1990-05-17", "13800138000"):
-        assert secret not in dump
-    columns = [c[1] for c in sqlite3.connect(db.path).execute("PRAGMA table_info(identities)")]
-    assert columns == ["user_id", "legal_name", "id_hash", "id_mask", "phone_mask",
-                       "verified_at"]
+        assert secret not in text
+    assert columns(db, "identities") == ["user_id", "legal_name", "id_hash", "id_mask",
+                                         "phone_mask", "verified_at"]
 
 
 def candidates(mask: str, verified_on: date) -> int:

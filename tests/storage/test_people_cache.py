@@ -3,6 +3,8 @@ change of language is never hidden by it."""
 
 from __future__ import annotations
 
+import pytest
+
 from core.services.people import People
 from core.users import Language
 
@@ -13,6 +15,8 @@ async def _reads(db) -> list[str]:
     return statements
 
 
+@pytest.mark.sqlite_only("counts statements with SQLite's trace callback; the cache is core"
+                         " code, the same in front of either engine")
 async def test_language_is_read_once_then_remembered(uow, db, clock):
     people = People(uow, clock)
     async with uow() as tx:

@@ -7,7 +7,7 @@ from core.events import Event
 from core.money import Money
 from core.services.servicing import run_servicing
 from core.services.wallet import repay_from_wallet
-from tests.support.dbcheck import q
+from tests.support.dbcheck import json_int, q
 from tests.support.ledger_checks import (
     assert_book_totals_match,
     assert_ledger_invariants,
@@ -22,7 +22,7 @@ async def test_due_date_debits_and_failures(db, uow, clock):
     counts = await serve(uow, clock, DUE1)
     assert (counts.debited, counts.failed, counts.defaulted) == (3, 1, 0)
     parts = dict(((a, i), (s, n)) for a, i, s, n in q(
-        db.path, "SELECT agreement_id, instalment_id, status, next_attempt_on"
+        db, "SELECT agreement_id, instalment_id, status, next_attempt_on"
                  " FROM agreement_instalments WHERE instalment_id IN (1, 4, 7, 10)"))
     assert parts[(1, 1)] == ("paid", None)
     assert parts[(2, 4)] == ("covered", "2026-12-30")  # retry D+1
@@ -82,16 +82,16 @@ async def test_retry_succeeds_after_top_up(db, uow, clock):
 async def test_rerun_changes_nothing_and_sends_nothing_new(db, uow, clock):
     await standard_book(uow)
     await serve(uow, clock, DUE1)
-    before = state(db.path)
+    before = state(db)
     again = await serve(uow, clock, DUE1)
     assert again.already_finished
     assert (again.debited, again.failed, again.reminders_planned) == (0, 0, 0)
-    assert state(db.path) == before
+    assert state(db) == before
     for day in (DUE1 + timedelta(days=1), DUE1 + timedelta(days=3)):
         await serve(uow, clock, day)  # later dates move the book on (a default, at D+3)...
-    later = state(db.path)
+    later = state(db)
     assert (await serve(uow, clock, DUE1)).already_finished  # ...and D still plans nothing
-    assert state(db.path) == later
+    assert state(db) == later
 
 
 async def test_completion_and_terminated_parts(db, uow, clock):
@@ -128,7 +128,7 @@ async def test_reminders_go_to_the_payer_and_wait_for_quiet_hours(db, uow, clock
         await serve(uow, clock, DUE1 - timedelta(days=d))
     for d in (1, 2, 3, 7):
         await serve(uow, clock, DUE1 + timedelta(days=d))
-    kinds = q(db, "SELECT recipient_id, kind, json_extract(params, '$.days') FROM outbox"
+    kinds = q(db, f"SELECT recipient_id, kind, {json_int(db, 'params', 'days')} FROM outbox"
                        " WHERE kind LIKE 'reminder%' ORDER BY 1, 2, 3")
     # The friend gets no D0 reminder: the debit's own notice comes first. D+1 and D+3 are
     # retry days: the failed debit's notice, which says it is overdue, is the one push to
@@ -148,7 +148,7 @@ async def test_dates_caught_up_late_plan_no_stale_reminders(db, uow, clock):
     clock.set(datetime.combine(DUE1, time(9, 0), tzinfo=TZ))
     for d in (3, 2, 1, 0):
         await run_servicing(uow, clock, TZ, POLICY, DUE1 - timedelta(days=d))
-    assert q(db, "SELECT recipient_id, json_extract(params, '$.days') FROM outbox"
+    assert q(db, f"SELECT recipient_id, {json_int(db, 'params', 'days')} FROM outbox"
                       " WHERE kind LIKE 'reminder%' ORDER BY 1") == [(5, 0)]
 
 
@@ -173,7 +173,7 @@ async def test_termination_effects_on_debits(db, uow, clock):
     assert q(db, "SELECT COUNT(*) FROM transfers WHERE kind = 'debit'") == [(1,)]
     # The borrower is reminded of what is theirs again; the friend is not.
     assert q(db, "SELECT DISTINCT recipient_id FROM outbox WHERE kind = 'reminder_due'"
-                      " AND json_extract(params, '$.instalment') = 2") == [(6,)]
+                      f" AND {json_int(db, 'params', 'instalment')} = 2") == [(6,)]
     assert_ledger_invariants(db)
     assert_receivables_match(db)
 
@@ -192,7 +192,7 @@ async def test_a_retry_day_sends_each_party_one_push_about_the_instalment(db, uo
     for offset in (0, 1, 3, 7):
         await serve(uow, clock, DUE1 + timedelta(days=offset))
     pushes = q(db, "SELECT recipient_id, kind FROM outbox"
-                        " WHERE json_extract(params, '$.instalment') = 4 ORDER BY id")
+                        f" WHERE {json_int(db, 'params', 'instalment')} = 4 ORDER BY id")
     by_day: dict[int, list[str]] = {}
     for recipient, kind in pushes:
         by_day.setdefault(recipient, []).append(kind)

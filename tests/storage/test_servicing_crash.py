@@ -29,6 +29,9 @@ async def template(db, uow, tmp_path):
     return db.path
 
 
+@pytest.mark.sqlite_only("copies the book file at every kill point; restarting is the same"
+                         " core code on both engines, and PostgreSQL's commit is atomic on"
+                         " the server")
 async def test_killed_anywhere_and_restarted_ends_in_the_same_state(template, tmp_path):
     reference = tmp_path / "reference.db"
     shutil.copy(template, reference)

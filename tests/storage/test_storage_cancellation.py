@@ -4,10 +4,12 @@ shared writer stuck inside a transaction."""
 import asyncio
 import contextlib
 
+import pytest
+
 from core.ledger import AccountKind, AccountSpec, Transfer
 from core.money import Money
 from storage.ledger import GroupCommitLedger
-from tests.support.dbcheck import q
+from tests.support.dbcheck import READ_ONLY_ERRORS, q
 from tests.support.ledger_checks import assert_ledger_invariants
 
 
@@ -43,6 +45,8 @@ async def test_cancel_while_beginning_leaves_the_writer_usable(db, uow, clock):
     assert_ledger_invariants(db)
 
 
+@pytest.mark.sqlite_only("SQLite's one shared writer batches posts; on PostgreSQL each post"
+                         " has its own connection and transaction")
 async def test_cancelling_the_leader_does_not_fail_the_others(db, uow, clock):
     bank, wallet = await accounts(uow)
     ledger = GroupCommitLedger(db, clock)
@@ -74,10 +78,8 @@ async def test_cancelling_the_leader_does_not_fail_the_others(db, uow, clock):
 
 
 async def test_a_read_only_unit_has_nothing_to_commit_and_cannot_write(db, uow, clock):
-    import aiosqlite
-
     async with uow.read() as tx:
         assert not hasattr(tx, "commit") and not hasattr(tx, "savepoint")
-        with contextlib.suppress(aiosqlite.OperationalError):
+        with contextlib.suppress(*READ_ONLY_ERRORS):
             await tx.users.ensure(99)  # the reader connection is query_only
     assert q(db, "SELECT COUNT(*) FROM users WHERE id = 99") == [(0,)]

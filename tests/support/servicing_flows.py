@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from core.services.servicing import ServicingPolicy, run_servicing
+from tests.support.dbcheck import q
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -23,29 +23,20 @@ async def serve(uow, clock, day):
     return await run_servicing(uow, clock, TZ, POLICY, day)
 
 
-def state(path):
-    """The book without timestamps: what must be identical across re-runs and restarts."""
-    conn = sqlite3.connect(path)
-    try:
-        return {
-            "transfers": conn.execute("SELECT idem_key, kind, legs FROM transfers ORDER BY id"
-                                      ).fetchall(),
-            "balances": conn.execute("SELECT code, balance FROM accounts ORDER BY code"
-                                     ).fetchall(),
-            "instalments": conn.execute("SELECT id, status, paid_amount, overdue_since"
-                                        " FROM instalments ORDER BY id").fetchall(),
-            "parts": conn.execute("SELECT agreement_id, instalment_id, status, attempts,"
-                                  " last_attempt_on, next_attempt_on FROM agreement_instalments"
-                                  " ORDER BY 1, 2").fetchall(),
-            "agreements": conn.execute("SELECT id, status FROM agreements ORDER BY id"
-                                       ).fetchall(),
-            "events": conn.execute("SELECT subject, kind, data FROM events ORDER BY id"
-                                   ).fetchall(),
-            "outbox": conn.execute("SELECT key, recipient_id, kind, params, urgent, not_before"
-                                   " FROM outbox ORDER BY id").fetchall(),
-            "runs": conn.execute("SELECT business_date, debited, failed, retried, defaulted,"
-                           " overdue_marked, completed, reminders_planned FROM servicing_runs"
-                           " ORDER BY 1").fetchall(),
-        }
-    finally:
-        conn.close()
+def state(target):
+    """The book without timestamps: what must be identical across re-runs and restarts.
+    ``target`` is a SQLite file or an open database of either engine."""
+    return {name: q(target, sql) for name, sql in (
+        ("transfers", "SELECT idem_key, kind, legs FROM transfers ORDER BY id"),
+        ("balances", "SELECT code, balance FROM accounts ORDER BY code"),
+        ("instalments", "SELECT id, status, paid_amount, overdue_since"
+                        " FROM instalments ORDER BY id"),
+        ("parts", "SELECT agreement_id, instalment_id, status, attempts, last_attempt_on,"
+                  " next_attempt_on FROM agreement_instalments ORDER BY 1, 2"),
+        ("agreements", "SELECT id, status FROM agreements ORDER BY id"),
+        ("events", "SELECT subject, kind, data FROM events ORDER BY id"),
+        ("outbox", "SELECT key, recipient_id, kind, params, urgent, not_before"
+                   " FROM outbox ORDER BY id"),
+        ("runs", "SELECT business_date, debited, failed, retried, defaulted, overdue_marked,"
+                 " completed, reminders_planned FROM servicing_runs ORDER BY 1"),
+    )}

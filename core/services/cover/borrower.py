@@ -48,6 +48,7 @@ async def create_request(uow: UnitOfWorkFactory, tokens: InviteTokens, config: C
     if friend_id == borrower_id:
         raise CoverRefused(CoverRefusal.SELF)
     async with uow() as tx:
+        await tx.users.hold(borrower_id)  # the caps below count this borrower's requests
         if await _frozen(tx, borrower_id):
             raise CoverRefused(CoverRefusal.FROZEN)
         bill = await tx.bills.get(bill_id)

@@ -115,6 +115,9 @@ async def sign(uow: UnitOfWorkFactory, config: CoverConfig, *, request_id: int, 
             assert existing is not None
             return Signed(existing, already=True)
         request = await _friend_request(tx, request_id, friend_id, now)
+        # The friend's caps and the borrower's room are checked again below and must still
+        # hold when this unit commits, whatever else either of them signs meanwhile.
+        await tx.users.hold(friend_id, request.borrower_id)
         await _refuse_same_identity(tx, request, friend_id)
         await _offered_share(tx, config, request, friend_id, share_bp, today)
         terms, parts = await _terms(tx, request, friend_id, share_bp, config)
