@@ -70,6 +70,20 @@ class LedgerStore:
         self._clock = clock
 
     async def open_account(self, spec: AccountSpec) -> Account:
+        account = await self.account_by_code(spec.code)
+        if account is None:
+            await self._insert_account(spec)
+            account = await self.account_by_code(spec.code)
+        assert account is not None
+        if (account.kind, account.min_balance, account.max_balance) != (
+                spec.kind, spec.min_balance, spec.max_balance):
+            raise ValueError(f"account {spec.code} exists with different terms")
+        return account
+
+    async def _insert_account(self, spec: AccountSpec) -> None:
+        # Only when the account is not there yet: on PostgreSQL an INSERT that meets the
+        # conflict still takes a number from the id sequence, so "open" on every use would
+        # leave a gap per call. ON CONFLICT covers two units opening it at once.
         await self._conn.execute(
             "INSERT INTO accounts (code, kind, min_balance, max_balance, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
@@ -77,12 +91,6 @@ class LedgerStore:
              None if spec.min_balance is None else spec.min_balance.fen,
              None if spec.max_balance is None else spec.max_balance.fen,
              utc_iso(self._clock.now())))
-        account = await self.account_by_code(spec.code)
-        assert account is not None
-        if (account.kind, account.min_balance, account.max_balance) != (
-                spec.kind, spec.min_balance, spec.max_balance):
-            raise ValueError(f"account {spec.code} exists with different terms")
-        return account
 
     async def account(self, account_id: int) -> Account | None:
         rows = await self._conn.execute_fetchall(

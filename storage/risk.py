@@ -176,10 +176,10 @@ class RiskStore:
                  "outstanding": totals.get("outstanding_fen", 0), "open_alerts": open_alerts}
         buckets = await self._conn.execute_fetchall(
             "SELECT CASE WHEN days <= 30 THEN '1-30' WHEN days <= 60 THEN '31-60'"
-            " WHEN days <= 90 THEN '61-90' ELSE '90+' END, SUM(left) FROM ("
+            " WHEN days <= 90 THEN '61-90' ELSE '90+' END, SUM(owed) FROM ("
             f" SELECT {self._d.days_between('?', 'due_date')} AS days,"
-            " principal + fee - paid_amount AS left FROM instalments"
-            " WHERE status = 'unpaid' AND due_date < ?) GROUP BY 1", (d, d))
+            " principal + fee - paid_amount AS owed FROM instalments"
+            " WHERE status = 'unpaid' AND due_date < ?) AS overdue GROUP BY 1", (d, d))
         for bucket in ("1-30", "31-60", "61-90", "90+"):
             stats[f"overdue_{bucket}"] = 0
         for bucket, fen in buckets:

@@ -26,6 +26,7 @@ class LocalBot:
         base_url = await self.api.start()
         self.settings: Settings = self._make_settings(base_url)
         self.db_path = self.settings.database_path
+        self.book = self.settings.book_location  # the SQLite file, or the PostgreSQL URL
         self.app = build_application(self.settings, clock=self._clock)
         # Servicing runs when the caller means it to, not five seconds after start.
         for job in self.app.job_queue.get_jobs_by_name("servicing-catch-up"):

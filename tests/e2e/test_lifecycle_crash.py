@@ -20,10 +20,11 @@ from pathlib import Path
 
 from bot.demo.botapi import FakeBotApi
 from core.clock import parse_utc_iso, utc_iso
+from tests.support.dbcheck import one
 from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
 from tests.support.ledger_checks import assert_ledger_invariants, assert_receivables_match
-from tests.support.lifecycle import OPERATORS, START, book, last, one, script
-from tests.support.lifecycle_runs import live
+from tests.support.lifecycle import OPERATORS, START, book, last, script
+from tests.support.lifecycle_runs import NEXT_NOTICE_DUE, live
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = range(int(os.environ.get("CRASH_SEEDS", "3")))
@@ -39,7 +40,7 @@ class ChildProcess:
 
     def __init__(self, api: FakeBotApi, tmp: Path, kills: list[tuple[int, str]]) -> None:
         self.api, self.tmp, self.kills = api, tmp, kills
-        self.db_path = tmp / "bot.db"
+        self.book = tmp / "bot.db"
         self.clock_file = tmp / "clock"
         self.proc: asyncio.subprocess.Process | None = None
         self.paid: set[str] = set()  # charges Telegram has taken (never paid twice)
@@ -55,7 +56,7 @@ class ChildProcess:
     async def _launch(self) -> bool:
         kill_at, when = self.kills.pop(0) if self.kills else (0, "never")
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TEST_TOKEN, "ID_HASH_KEY": TEST_ID_KEY,
-               "TELEGRAM_API_BASE_URL": self.api.base_url, "DATABASE_PATH": str(self.db_path),
+               "TELEGRAM_API_BASE_URL": self.api.base_url, "DATABASE_PATH": str(self.book),
                "OPERATOR_IDS": ",".join(map(str, OPERATORS)),
                "PAYMENT_PROVIDER_TOKEN": "284685063:TEST:provider",
                "OUTBOX_INTERVAL_SECONDS": "0.2", "TELEGRAM_MAX_RATE": "1000",
@@ -88,8 +89,8 @@ class ChildProcess:
 
     async def service(self):
         today = self.now().astimezone(START.tzinfo).date().isoformat()
-        while not one(self.db_path, "SELECT COUNT(*) FROM servicing_runs WHERE business_date"
-                                    " = ? AND finished_at IS NOT NULL", today):
+        while not one(self.book, "SELECT COUNT(*) FROM servicing_runs WHERE business_date"
+                                 " = ? AND finished_at IS NOT NULL", today):
             self.alive()
             await asyncio.sleep(0.05)
 
@@ -97,8 +98,7 @@ class ChildProcess:
         quiet = 0
         while quiet < 3:  # nothing to send three looks in a row
             self.alive()
-            due = one(self.db_path, "SELECT MIN(MAX(not_before, COALESCE(next_attempt_at, '')))"
-                                    " FROM outbox WHERE status = 'pending'")
+            due = one(self.book, NEXT_NOTICE_DUE)
             now = self.now()
             if self.api.pending_updates or (
                     due is not None and parse_utc_iso(due) <= now + timedelta(hours=1)):
@@ -134,7 +134,7 @@ async def guarded(stage: ChildProcess, work) -> bool:
         await asyncio.gather(task, return_exceptions=True)
     await stage.proc.wait()
     assert stage.proc.returncode == -9, f"the bot exited by itself: {stage.proc.returncode}"
-    assert_ledger_invariants(stage.db_path)  # after every crash
+    assert_ledger_invariants(stage.book)  # after every crash
     await stage.launch()
     return False
 
@@ -150,7 +150,7 @@ async def crashing(tmp: Path, seed: int) -> tuple[dict, int]:
         await stage.launch()
         for step in script():
             attempts = 0
-            while not step.done(stage.db_path):
+            while not step.done(stage.book):
                 attempts += 1
                 assert attempts <= 5, f"{step.name}: never happened; {last(api)}"
                 try:
@@ -158,10 +158,10 @@ async def crashing(tmp: Path, seed: int) -> tuple[dict, int]:
                 except TimeoutError as error:
                     raise AssertionError(f"{step.name}: no answer; {last(api)}") from error
                 if ended:
-                    assert step.done(stage.db_path), f"{step.name}; {last(api)}"
+                    assert step.done(stage.book), f"{step.name}; {last(api)}"
             while not await guarded(stage, stage.settle):
                 pass
-        return book(stage.db_path), stage.lives
+        return book(stage.book), stage.lives
     finally:
         await stage.stop()
         await api.release_polls()

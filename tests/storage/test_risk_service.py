@@ -61,3 +61,27 @@ async def test_freeze_and_acknowledge_are_events(db, uow, clock):
     assert q(db, "SELECT actor, kind FROM events WHERE subject = 'user:31'"
                       " AND kind LIKE 'user.%' ORDER BY id") == [
         ("operator:900", "user.frozen"), ("operator:900", "user.unfrozen")]
+
+
+
+async def test_book_stats_put_each_overdue_amount_in_its_age_bucket(db, uow, clock):
+    """The daily report's overdue ageing, on either engine: every unpaid amount past its
+    due date is counted once, and what fell due on DUE1 sits in the bucket of its age."""
+    await standard_book(uow)
+    for day in (DUE1, DUE1 + timedelta(days=1), DUE1 + timedelta(days=3)):
+        await serve(uow, clock, day)
+
+    def unpaid_due_before(day: date, first: date = date.min) -> int:
+        return q(db, "SELECT COALESCE(SUM(principal + fee - paid_amount), 0) FROM instalments"
+                     " WHERE status = 'unpaid' AND due_date < ? AND due_date >= ?",
+                 day.isoformat(), first.isoformat())[0][0]
+
+    from_due1 = unpaid_due_before(DUE1 + timedelta(days=1), DUE1)
+    assert from_due1 > 0  # the standard book leaves a defaulted part unpaid
+    buckets = ("1-30", "31-60", "61-90", "90+")
+    for age, bucket in ((3, "1-30"), (45, "31-60"), (75, "61-90"), (120, "90+")):
+        day = DUE1 + timedelta(days=age)
+        async with uow.read() as tx:
+            stats = await tx.risk.book_stats(day)
+        assert sum(stats[f"overdue_{b}"] for b in buckets) == unpaid_due_before(day), stats
+        assert stats[f"overdue_{bucket}"] >= from_due1, (age, stats)

@@ -13,9 +13,9 @@ is taken again only when it did not happen, as a person who looks at the bot wou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +25,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.demo.botapi import FakeBotApi, FakePerson, Output
+from tests.support.dbcheck import columns, one, q, tables
 from tests.support.idnumbers import resident_id
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -40,7 +41,7 @@ WAIT = 30.0  # seconds a person waits for an answer; faults and retries make som
 
 class Stage(Protocol):
     api: FakeBotApi
-    db_path: Path
+    book: Path | str  # what tests.support.dbcheck reads: the SQLite file or PostgreSQL URL
 
     async def at(self, when: datetime) -> None:
         """Move the business clock."""
@@ -56,7 +57,7 @@ class Stage(Protocol):
 class Step:
     name: str
     act: Callable[[Stage], Awaitable[None]]
-    done: Callable[[Path], bool]
+    done: Callable[[Path | str], bool]
 
 
 def people(api: FakeBotApi) -> dict[int, FakePerson]:
@@ -96,15 +97,6 @@ async def press(someone: FakePerson, output: Output, label: str, then: str = "ed
 def last(api: FakeBotApi, n: int = 4) -> str:
     """The last few things the bot did, for a failure message."""
     return "last outputs: " + repr([(o.kind, o.chat_id, o.text) for o in api.outputs[-n:]])
-
-
-def one(path: Path, sql: str, *args: object) -> object:
-    conn = sqlite3.connect(path)
-    try:
-        row = conn.execute(sql, args).fetchone()
-        return row[0] if row else None
-    finally:
-        conn.close()
 
 
 # -- the steps ---------------------------------------------------------------------------
@@ -150,7 +142,7 @@ def ask(friend: int) -> Step:
     the review and signs. The link is read from /requests, where it stays while open."""
     async def act(stage: Stage) -> None:
         jane, who = person(stage, JANE), person(stage, friend)
-        if not stage_has_open_request(stage.db_path):
+        if not stage_has_open_request(stage.book):
             choose = await say(jane, "/cover", "Which bill")
             shares = await press(jane, choose, "JD Mall")
             routes = await press(jane, shares, "50%")
@@ -187,7 +179,7 @@ def top_up(user_id: int, label: str, charge: str) -> Step:
         paid = getattr(stage, "paid", set())
         if charge in paid:  # Telegram has the money: the bot must book it, nobody pays twice
             for _ in range(int(WAIT / 0.05)):
-                if booked(stage.db_path):
+                if booked(stage.book):
                     return
                 await asyncio.sleep(0.05)
             raise TimeoutError(f"payment {charge} was taken and never booked")
@@ -273,23 +265,49 @@ VOLATILE = re.compile(r"(_at|^token_salt|^token_hash|message_id|^last_error|^att
 SKIP_TABLES = {"schema_migrations"}
 
 
-def book(db: Path) -> dict[str, list[tuple]]:
-    """Every table, without the volatile columns, rows in key order."""
-    conn = sqlite3.connect(db)
-    try:
-        tables = [t for (t,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " ORDER BY name") if t not in SKIP_TABLES]
-        state = {}
-        for table in tables:
-            columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")
-                       if not VOLATILE.search(c[1])]
-            names = ", ".join(columns)
-            state[table] = [tuple(_stable(v) for v in row) for row in conn.execute(
-                f"SELECT {names} FROM {table} ORDER BY {names}")]
-        return state
-    finally:
-        conn.close()
+# Where a transfer's id is written down. PostgreSQL takes an id from a sequence even for
+# an insert that is then refused (a debit the wallet cannot pay), so its transfer ids have
+# gaps SQLite's have not; a book compared across engines numbers transfers by rank.
+TRANSFER_REFERENCES = {"transfers": ("id", "reverses"), "postings": ("transfer_id",),
+                       "bills": ("transfer_id",), "instalments": ("payment_transfer_id",),
+                       "agreement_instalments": ("paid_transfer_id",),
+                       "instalment_payments": ("transfer_id",)}
+
+
+def book(db: Path | str, rank_transfers: bool = False) -> dict[str, list[tuple]]:
+    """Every table, without the volatile columns, rows in key order (a row starts with its
+    id): the same for the same book on either engine (JSON as its canonical text) once
+    ``rank_transfers`` numbers the transfers 1, 2, 3… in the order they were made."""
+    rank: dict[int, int] = {}
+    if rank_transfers:
+        ids = q(db, "SELECT id FROM transfers ORDER BY id")
+        rank = {old: new for new, (old,) in enumerate(ids, 1)}
+    state = {}
+    for table in tables(db):
+        if table in SKIP_TABLES:
+            continue
+        # id first, then by name: the engines need not agree on the order of a table's columns.
+        kept = sorted((c for c in columns(db, table) if not VOLATILE.search(c)),
+                      key=lambda c: (c != "id", c))
+        ranked = {kept.index(c) for c in TRANSFER_REFERENCES.get(table, ())} if rank else set()
+        rows = []
+        for row in q(db, f"SELECT {', '.join(kept)} FROM {table}"):
+            row = tuple(rank.get(v, v) if i in ranked else v for i, v in enumerate(row))
+            if rank and table == "events":
+                row = tuple(_ranked_data(v, rank) if c == "data" else v
+                            for c, v in zip(kept, row, strict=True))
+            rows.append(tuple(_stable(v) for v in row))
+        # NULLs first, as SQLite's ORDER BY has them, and never compared with a value.
+        state[table] = sorted(rows, key=lambda row: tuple((v is not None, v) for v in row))
+    return state
+
+
+def _ranked_data(data: str, rank: dict[int, int]) -> str:
+    facts = json.loads(data)
+    for key in ("transfer", "last_payment"):  # the events that name a transfer
+        if key in facts:
+            facts[key] = rank.get(facts[key], facts[key])
+    return json.dumps(facts)
 
 
 NONCE = re.compile(r"(chat:\d+):[0-9a-f]{8}")  # a purchase's reference: random by design
@@ -299,6 +317,9 @@ MESSAGE_ID = re.compile(r'"message": \d+')  # in event data: which chat message 
 def _stable(value: object) -> object:
     if not isinstance(value, str):
         return value
+    if value[:1] in "{[":  # JSON: PostgreSQL's jsonb keeps its own key order and spacing
+        with contextlib.suppress(ValueError):
+            value = json.dumps(json.loads(value), sort_keys=True, ensure_ascii=False)
     value = MESSAGE_ID.sub('"message": <id>', LINK.sub("start=<link>", value))
     return NONCE.sub(r"\1:<nonce>", value)
 
@@ -311,56 +332,52 @@ def seen(api: FakeBotApi) -> Counter:
 
 # -- whom each event concerns, worked out from the book alone -------------------------------
 
-def concerned(db: Path) -> dict[int, set[int]]:
+def concerned(db: Path | str) -> dict[int, set[int]]:
     """Event ids per person, from what each event is about (a request, an agreement, an
     instalment and the agreement it names, a bill, a person, an alert about people) and who
     did it: the oracle an audit export by person must match."""
-    conn = sqlite3.connect(db)
-    try:
-        # A request concerns its borrower throughout, and its friend from when they came
-        # into it: from the start when picked as a contact, else from their first step.
-        requests = {f"cover:{i}": (b, f, route) for i, b, f, route in conn.execute(
-            "SELECT id, borrower_id, friend_id, route FROM cover_requests")}
-        first_step = dict(conn.execute(
-            "SELECT subject || ' ' || actor, MIN(id) FROM events WHERE subject LIKE 'cover:%'"
-            " GROUP BY subject, actor").fetchall())
-        agreements = {i: {b, f} for i, b, f in conn.execute(
-            "SELECT id, borrower_id, friend_id FROM agreements")}
-        instalments = {f"instalment:{i}": b for i, b in conn.execute(
-            "SELECT i.id, b.borrower_id FROM instalments i JOIN bills b ON b.id = i.bill_id")}
-        bills = {f"bill:{i}": b for i, b in conn.execute("SELECT id, borrower_id FROM bills")}
-        alerts = {f"alert:{i}": (s, json.loads(e)) for i, s, e in conn.execute(
-            "SELECT id, subject, evidence FROM alerts")}
-        result: dict[int, set[int]] = {}
-        for event_id, actor, subject, data in conn.execute(
-                "SELECT id, actor, subject, data FROM events"):
-            data = json.loads(data)
-            people: set[int | None] = set()
-            if actor.startswith(("user:", "operator:")) and actor != "operator:0":
-                people.add(int(actor.split(":")[1]))
-            if subject.startswith("user:"):
-                people |= {int(subject[5:]), data.get("verified_user")}
-            if subject in requests:
-                borrower, friend, route = requests[subject]
-                people.add(borrower)
-                joined = first_step.get(f"{subject} user:{friend}")
-                if route == "contact" or (joined is not None and event_id >= joined):
-                    people.add(friend)
-            if subject.startswith("agreement:"):
-                people |= agreements[int(subject.split(":")[1])]
-            if subject in instalments:
-                people.add(instalments[subject])
-                people |= agreements.get(data.get("agreement"), set())
-                people |= set(data.get("friends", []))  # still covering it when overdue
-            if subject in bills:
-                people.add(bills[subject])
-            if subject in alerts:
-                about, evidence = alerts[subject]
-                if about.startswith("user:"):
-                    people.add(int(about[5:]))
-                people |= {evidence.get("borrower"), *evidence.get("users", [])}
-            for person in people - {None}:
-                result.setdefault(person, set()).add(event_id)
-        return result
-    finally:
-        conn.close()
+    # A request concerns its borrower throughout, and its friend from when they came
+    # into it: from the start when picked as a contact, else from their first step.
+    requests = {f"cover:{i}": (b, f, route) for i, b, f, route in q(db,
+        "SELECT id, borrower_id, friend_id, route FROM cover_requests")}
+    first_step = dict(q(db,
+        "SELECT subject || ' ' || actor, MIN(id) FROM events WHERE subject LIKE 'cover:%'"
+        " GROUP BY subject, actor"))
+    agreements = {i: {b, f} for i, b, f in q(db,
+        "SELECT id, borrower_id, friend_id FROM agreements")}
+    instalments = {f"instalment:{i}": b for i, b in q(db,
+        "SELECT i.id, b.borrower_id FROM instalments i JOIN bills b ON b.id = i.bill_id")}
+    bills = {f"bill:{i}": b for i, b in q(db, "SELECT id, borrower_id FROM bills")}
+    alerts = {f"alert:{i}": (s, json.loads(e)) for i, s, e in q(db,
+        "SELECT id, subject, evidence FROM alerts")}
+    result: dict[int, set[int]] = {}
+    for event_id, actor, subject, data in q(db,
+            "SELECT id, actor, subject, data FROM events"):
+        data = json.loads(data)
+        people: set[int | None] = set()
+        if actor.startswith(("user:", "operator:")) and actor != "operator:0":
+            people.add(int(actor.split(":")[1]))
+        if subject.startswith("user:"):
+            people |= {int(subject[5:]), data.get("verified_user")}
+        if subject in requests:
+            borrower, friend, route = requests[subject]
+            people.add(borrower)
+            joined = first_step.get(f"{subject} user:{friend}")
+            if route == "contact" or (joined is not None and event_id >= joined):
+                people.add(friend)
+        if subject.startswith("agreement:"):
+            people |= agreements[int(subject.split(":")[1])]
+        if subject in instalments:
+            people.add(instalments[subject])
+            people |= agreements.get(data.get("agreement"), set())
+            people |= set(data.get("friends", []))  # still covering it when overdue
+        if subject in bills:
+            people.add(bills[subject])
+        if subject in alerts:
+            about, evidence = alerts[subject]
+            if about.startswith("user:"):
+                people.add(int(about[5:]))
+            people |= {evidence.get("borrower"), *evidence.get("users", [])}
+        for person in people - {None}:
+            result.setdefault(person, set()).add(event_id)
+    return result

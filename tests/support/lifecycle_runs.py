@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.jobs import JobContext, drain_job
 from core.clock import FixedClock, parse_utc_iso
+from tests.support.dbcheck import one
 from tests.support.harness import BotHarness
 from tests.support.lifecycle import (
     OPERATORS,
@@ -13,10 +14,13 @@ from tests.support.lifecycle import (
     WAIT,
     book,
     last,
-    one,
     script,
     seen,
 )
+
+# When the next pending notice may go: the later of its not-before and its next attempt.
+NEXT_NOTICE_DUE = ("SELECT MIN(CASE WHEN next_attempt_at > not_before THEN next_attempt_at"
+                   " ELSE not_before END) FROM outbox WHERE status = 'pending'")
 
 
 class InProcess:
@@ -24,7 +28,7 @@ class InProcess:
 
     def __init__(self, harness: BotHarness, clock: FixedClock) -> None:
         self.harness, self.clock = harness, clock
-        self.api, self.db_path = harness.api, harness.db_path
+        self.api, self.book = harness.api, harness.book
 
     async def at(self, when):
         self.clock.set(when)
@@ -38,8 +42,7 @@ class InProcess:
             await self.harness.drained(timeout=WAIT)
             await drain_job(JobContext(self.harness.app))
             now = self.clock.now()
-            due = one(self.db_path, "SELECT MIN(MAX(not_before, COALESCE(next_attempt_at, '')))"
-                                    " FROM outbox WHERE status = 'pending'")
+            due = one(self.book, NEXT_NOTICE_DUE)
             if due is None or parse_utc_iso(due) > now + timedelta(hours=1):
                 await self.harness.drained(timeout=WAIT)
                 return
@@ -48,9 +51,13 @@ class InProcess:
         raise AssertionError("the outbox never settled")
 
 
-async def live(tmp_path, fault=None):
+async def live(tmp_path, fault=None, database_url: str | None = None,
+               rank_transfers: bool = False):
+    """The whole script through one bot, on SQLite in ``tmp_path`` or on the PostgreSQL
+    database at ``database_url``; gives the book (lifecycle.book) and what everybody saw."""
     clock = FixedClock(START)
     async with BotHarness(tmp_path, clock=clock, operator_ids=OPERATORS,
+                          database_url=database_url,
                           payment_provider_token="284685063:TEST:provider",
                           telegram_timeout_seconds=0.5) as harness:
         harness.api.fault = fault
@@ -61,6 +68,6 @@ async def live(tmp_path, fault=None):
             except TimeoutError as error:
                 raise AssertionError(f"{step.name}: no answer; {last(harness.api)}") from error
             await stage.settle()
-            assert step.done(harness.db_path), step.name
+            assert step.done(harness.book), step.name
         harness.api.fault = None
-        return book(harness.db_path), seen(harness.api)
+        return book(harness.book, rank_transfers), seen(harness.api)
