@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="replace the database with the backup at PATH "
                                             "(stop the bot first)")
     restore.add_argument("path", type=Path)
+    copy = sub.add_parser("copy-to-postgres",
+                          help="copy the SQLite book at DATABASE_PATH into an empty "
+                               "PostgreSQL database and check the copy (stop the bot first)")
+    copy.add_argument("url", nargs="?", metavar="DATABASE_URL",
+                      help="postgresql://user:password@host:port/database (default: the "
+                           "DATABASE_URL setting)")
     audit = sub.add_parser("audit", help="export the event log for auditors")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     export = audit_sub.add_parser("export", help="every state change in a date range, with "
@@ -104,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "audit": ops.audit_export,
         "backup": ops.backup_database,
         "restore": ops.restore_database,
+        "copy-to-postgres": ops.copy_to_postgres,
     }
     from storage.engine import BookUnavailable
     from storage.keys import KeyMismatch

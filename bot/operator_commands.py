@@ -252,3 +252,30 @@ async def restore_database(settings: Settings, args: argparse.Namespace) -> int:
     print(f"daihuan: restored {settings.database_path} from {args.path} (schema {version}); "
           "start the bot to apply any newer migrations")
     return 0
+
+
+async def copy_to_postgres(settings: Settings, args: argparse.Namespace) -> int:
+    """The SQLite book at DATABASE_PATH into an empty PostgreSQL database, checked."""
+    from storage.location import is_postgres_url, redacted
+    from storage.pg.copy import CopyRefused
+    from storage.pg.copy import copy_to_postgres as copy
+
+    url = args.url or (settings.database_url.get_secret_value() if settings.database_url
+                       else None)
+    if url is None or not is_postgres_url(url):
+        return _fail("copy-to-postgres needs a postgresql://user:password@host:port/database "
+                     "URL, as an argument or in DATABASE_URL")
+    source = settings.database_path
+    if not source.is_file():
+        return _fail(f"there is no SQLite book at {source} (DATABASE_PATH) to copy")
+    try:
+        report = await copy(source, url, SystemClock())
+    except CopyRefused as error:
+        return _fail(str(error))
+    print(f"daihuan: copied {source} to {redacted(url)}: {report.total_rows} rows in "
+          f"{len(report.rows)} tables at schema version {report.version}. Checked: every "
+          f"table's row count, the ledger balanced over {report.accounts} accounts with the "
+          f"source's balances, {report.signed_texts} signed agreement texts against their "
+          "SHA-256. Set DATABASE_URL to this database and start the bot; keep the SQLite "
+          "file as the last backup of the old book.")
+    return 0
