@@ -159,12 +159,11 @@ async def test_a_friend_at_their_cap_signs_one_of_two_at_once(db, uow, clock, lo
         CoverRefusal.CAPACITY]
 
 
-# -- two Sign presses: the request's row lock -----------------------------------------------------
-@LOCKS
-async def test_two_presses_of_sign_sign_once_and_both_hear_so(db, uow, clock, locks,
-                                                                monkeypatch):
+async def link_request(uow, friends: tuple[int, ...]) -> int:
+    """Borrower 1's whole 300-yuan bill offered by link, opened by each of ``friends``."""
     await person(uow, 1, date(1990, 1, 1))
-    await person(uow, 2, date(1980, 2, 2))
+    for friend in friends:
+        await person(uow, friend, date(1980, friend, friend))
     async with uow() as tx:
         bill = await record_bill(tx, 1, make_quote("JD", Money.yuan(300), 3, BOUGHT,
                                                    FeeSchedule()), "chat", "b1")
@@ -172,8 +171,16 @@ async def test_two_presses_of_sign_sign_once_and_both_hear_so(db, uow, clock, lo
     created = await cover.create_request(uow, TOKENS, CONFIG, borrower_id=1, bill_id=bill.id,
                                          instalment_ids=None, share_bp=10_000, route=Route.LINK,
                                          friend_id=None, now=NOW)
-    rid = created.request.id
-    await take_link(uow, rid, 2)
+    for friend in friends:
+        await take_link(uow, created.request.id, friend)
+    return created.request.id
+
+
+# -- two Sign presses: the request's row lock -----------------------------------------------------
+@LOCKS
+async def test_two_presses_of_sign_sign_once_and_both_hear_so(db, uow, clock, locks,
+                                                                monkeypatch):
+    rid = await link_request(uow, friends=(2,))
     await cover.accept(uow, request_id=rid, user_id=2, now=NOW)
     await cover.review_friend(uow, CONFIG, request_id=rid, friend_id=2,
                               band=IncomeBand.FROM_20K, today=BOUGHT, now=NOW)
@@ -198,19 +205,7 @@ async def test_two_friends_accepting_one_link_bind_it_to_one(db, uow, clock, loc
                                                               monkeypatch):
     """The guard is the conditional UPDATE (status must still be the one read): it holds
     with the row locks dropped too. The lock only makes the loser's answer exact."""
-    await person(uow, 1, date(1990, 1, 1))
-    await person(uow, 2, date(1980, 2, 2))
-    await person(uow, 3, date(1981, 3, 3))
-    async with uow() as tx:
-        bill = await record_bill(tx, 1, make_quote("JD", Money.yuan(300), 3, BOUGHT,
-                                                   FeeSchedule()), "chat", "b1")
-        await tx.commit()
-    created = await cover.create_request(uow, TOKENS, CONFIG, borrower_id=1, bill_id=bill.id,
-                                         instalment_ids=None, share_bp=10_000, route=Route.LINK,
-                                         friend_id=None, now=NOW)
-    rid = created.request.id
-    for friend in (2, 3):
-        await take_link(uow, rid, friend)
+    rid = await link_request(uow, friends=(2, 3))
     meeting, race = racing(db, clock, locks, monkeypatch, "FROM cover_requests r WHERE r.id")
     outcomes = await both(*(cover.accept(race, request_id=rid, user_id=f, now=NOW)
                             for f in (2, 3)))
