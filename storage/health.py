@@ -20,9 +20,9 @@ class HealthStore:
 
         (last,), = await rows("SELECT MAX(business_date) FROM servicing_runs"
                               " WHERE finished_at IS NOT NULL")
-        # Totals kept by trigger: the sent notices and the debits only ever grow.
-        totals = dict(await rows("SELECT name, value FROM book_totals"
-                                 " WHERE name >= 'debits:' AND name < 'outbox;'"))
+        # Totals kept by trigger: the sent notices, the debits and the transfers only grow.
+        totals = dict(await rows("SELECT name, value FROM book_totals WHERE name = 'transfers'"
+                                 " OR (name >= 'debits:' AND name < 'outbox;')"))
         outbox = {name.removeprefix("outbox:"): n for name, n in totals.items()
                   if name.startswith("outbox:") and n}
         debits = {name.removeprefix("debits:"): n for name, n in totals.items()
@@ -30,7 +30,5 @@ class HealthStore:
         (due,), = await rows("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"
                              " AND next_attempt_at <= ?", utc_iso(now))
         (alerts,), = await rows("SELECT COUNT(*) FROM alerts WHERE status = 'open'")
-        # Transfers are never deleted: the largest id is their count, without a scan.
-        (transfers,), = await rows("SELECT COALESCE(MAX(id), 0) FROM transfers")
         return HealthSnapshot(date.fromisoformat(last) if last else None, outbox, due, debits,
-                              alerts, transfers)
+                              alerts, totals.get("transfers", 0))

@@ -243,14 +243,17 @@ class GroupCommitLedger:
                       posted_at: str) -> Callable[[int], bool]:
         """Insert the batch (each row posts or is skipped); returns which ids it posted."""
         if self._db.dialect.postgres:
+            # One pipelined executemany (asyncpg sends every row, then waits once), each row
+            # its own statement so the next one's limit check sees the balances this one
+            # left; in one multi-row INSERT the balance triggers would only fire at its end.
             # Writers run in parallel here, so ids above an earlier MAX(id) may be another
-            # transaction's: a row is ours only if our own INSERT returned it.
-            posted: set[int] = set()
-            for transfer in transfers:
-                rows = await conn.execute_fetchall(_INSERT + " RETURNING id",
-                                                   _params(transfer, posted_at))
-                posted.update(r["id"] for r in rows)
-            return posted.__contains__
+            # transaction's: a row is ours if this transaction wrote it (its xmin).
+            await conn.executemany(_INSERT, [_params(t, posted_at) for t in transfers])
+            keys = sorted({t.key for t in transfers})
+            rows = await conn.execute_fetchall(
+                "SELECT id FROM transfers WHERE idem_key = ANY(?::text[])"
+                " AND xmin = pg_current_xact_id()::xid", [keys])
+            return {r["id"] for r in rows}.__contains__
         # SQLite's one writer holds the book from BEGIN: every id above MAX(id) is this
         # batch's, and one executemany is one thread hop for the whole batch.
         rows = await conn.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM transfers")

@@ -29,7 +29,7 @@ from core.clock import Clock
 from storage.backup import BackupRefused, check
 from storage.location import redacted
 from storage.migrate import available_migrations
-from storage.pg.db import _setup
+from storage.pg.db import connect
 from storage.pg.migrate import current_version
 from storage.pg.migrate import migrate as migrate_postgres
 
@@ -69,12 +69,11 @@ async def copy_to_postgres(source: Path, url: str, clock: Clock,
                           f"{latest}: run `daihuan migrate` on it first (with DATABASE_URL "
                           "unset), then copy")
     try:
-        conn = await asyncpg.connect(url)
+        conn = await connect(url)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         raise CopyRefused(f"cannot open {where}: {type(error).__name__}: "
                           f"{str(error).replace(url, where)}") from None
     try:
-        await _setup(conn)
         await _refuse_unless_empty(conn, where)
         await migrate_postgres(conn, clock, where=where)
         if await current_version(conn) != version:
@@ -88,6 +87,9 @@ async def copy_to_postgres(source: Path, url: str, clock: Clock,
                 report = await _copy(src, conn, tables, version, batch)
         finally:
             src.close()
+        # The planner knows nothing of rows that arrived by COPY until autovacuum gets to
+        # them; without statistics it picks plans for empty tables on a full book.
+        await conn.execute("ANALYZE")
     except (asyncpg.PostgresError, sqlite3.Error) as error:
         raise CopyRefused(f"the copy to {where} failed and was rolled back: "
                           f"{type(error).__name__}: {error}") from None

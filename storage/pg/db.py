@@ -32,8 +32,32 @@ def _numeric(text: str) -> int | Decimal:
 async def _setup(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("numeric", encoder=str, decoder=_numeric, schema="pg_catalog",
                               format="text")
-    # Times are stored as UTC text; casts to timestamptz (storage.dialect) read them as UTC.
-    await conn.execute("SET TIME ZONE 'UTC'")
+
+
+async def _reset(conn: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool: nothing more.
+
+    asyncpg rolls back an open transaction itself before this runs. Its default reset then
+    sends one more statement per release (RESET ALL, UNLISTEN, advisory unlock, CLOSE ALL),
+    a round trip per unit of work for session state this code never leaves behind: no
+    LISTEN, no cursors beyond a transaction, no session-level locks or settings."""
+
+
+# Times are stored as UTC text; casts to timestamptz (storage.dialect) read them as UTC. A
+# startup setting, not a SET: it holds for the connection's whole life, whatever the
+# server's or the database's default time zone.
+_SESSION = {"timezone": "UTC"}
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """One connection set up as the pool's are, for tools that need only one."""
+    conn = await asyncpg.connect(url, server_settings=_SESSION)
+    try:
+        await _setup(conn)
+    except BaseException:
+        conn.terminate()
+        raise
+    return conn
 
 
 class PostgresDatabase:
@@ -48,7 +72,8 @@ class PostgresDatabase:
 
     async def open(self) -> PostgresDatabase:
         self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self._pool_size,
-                                               init=_setup)
+                                               init=_setup, reset=_reset,
+                                               server_settings=_SESSION)
         return self
 
     async def close(self) -> None:

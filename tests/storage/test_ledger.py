@@ -80,6 +80,23 @@ async def test_refusal_inside_a_unit_of_work_rolls_back_the_unit(db, uow, clock)
     assert_ledger_invariants(db)
 
 
+async def test_health_counts_transfers_not_ids(db, uow, clock):
+    # A rolled-back unit uses up its transfer's id on PostgreSQL: the count is kept by
+    # trigger, so /metrics says how many transfers there are, not the largest id.
+    bank, wallet = await open_accounts(uow, BANK, AccountSpec.wallet(7))
+    ledger = GroupCommitLedger(db, clock)
+    await ledger.post(Transfer.between("t1", "topup", bank.id, wallet.id, Money(100)))
+    async with uow() as tx:  # left without commit
+        await tx.ledger.post(Transfer.between("gone", "topup", bank.id, wallet.id, Money(5)))
+    await ledger.post(Transfer.between("t2", "topup", bank.id, wallet.id, Money(100)))
+    await ledger.post(Transfer.between("t2", "topup", bank.id, wallet.id, Money(100)))
+    with pytest.raises(InsufficientFunds):
+        await ledger.post(Transfer.between("t3", "pay", wallet.id, bank.id, Money(201)))
+    async with uow.read() as read:
+        health = await read.health.snapshot(clock.now())
+    assert health.transfers == q(db, "SELECT COUNT(*) FROM transfers")[0][0] == 2
+
+
 async def test_replay_returns_original_and_posts_nothing(db, uow, clock):
     bank, wallet = await open_accounts(uow, BANK, AccountSpec.wallet(7))
     ledger = GroupCommitLedger(db, clock)
@@ -115,6 +132,31 @@ async def test_group_commit_accepts_and_refuses_individually(db, uow, clock):
     kinds = [type(o).__name__ for o in outcomes]
     assert kinds == ["PostedTransfer"] * 3 + ["InsufficientFunds"] * 2 + ["UnknownAccount"]
     assert q(db, f"SELECT balance FROM accounts WHERE id = {a.id}") == [(100,)]
+    assert_ledger_invariants(db)
+
+
+async def test_one_batch_mixes_fresh_replayed_conflicting_and_reversing_transfers(
+        db, uow, clock):
+    # One batch is one statement on PostgreSQL, an executemany on SQLite: each row still
+    # gets its own outcome, in the order it was queued.
+    bank, wallet = await open_accounts(uow, BANK, AccountSpec.wallet(7))
+    ledger = GroupCommitLedger(db, clock)
+    original = await ledger.post(Transfer.between("t", "topup", bank.id, wallet.id, Money(250)))
+    outcomes = await ledger.post_many([
+        Transfer.between("fresh", "topup", bank.id, wallet.id, Money(10)),
+        Transfer.between("t", "topup", bank.id, wallet.id, Money(250)),
+        Transfer.between("t", "topup", bank.id, wallet.id, Money(251)),
+        original.reversal("t:reversal"),
+        original.reversal("t:reversal-again"),
+        Transfer.between("fresh", "topup", bank.id, wallet.id, Money(10)),
+    ])
+    fresh, replay, conflict, reversal, second, again = outcomes
+    assert not fresh.replayed and replay.replayed and replay.id == original.id
+    assert isinstance(conflict, IdempotencyConflict)
+    assert reversal.reverses == original.id and not reversal.replayed
+    assert isinstance(second, NotReversible)
+    assert again.replayed and again.id == fresh.id
+    assert q(db, f"SELECT balance FROM accounts WHERE id = {wallet.id}") == [(10,)]
     assert_ledger_invariants(db)
 
 

@@ -25,7 +25,7 @@ BANK = AccountSpec("external:bank", AccountKind.EXTERNAL)
 async def pg(postgres_url):
     db = await PostgresDatabase(postgres_url).open()
     async with db.pool.acquire() as conn:
-        assert await migrate(conn, CLOCK) == [14]
+        assert await migrate(conn, CLOCK) == [14, 15]
         assert await migrate(conn, CLOCK) == []  # again: nothing to do
     yield db
     await db.close()
@@ -82,6 +82,23 @@ async def test_a_read_unit_cannot_write(pg):
     with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
         async with uow.read() as read:
             await read.ledger.open_account(BANK)
+
+
+async def test_every_unit_reads_times_as_utc_whatever_the_servers_time_zone(postgres_url):
+    admin = await asyncpg.connect(postgres_url)
+    database = postgres_url.rsplit("/", 1)[1]
+    await admin.execute(f"ALTER DATABASE {database} SET timezone = 'Asia/Shanghai'")
+    await admin.close()
+    db = await PostgresDatabase(postgres_url, pool_size=1).open()
+    try:
+        for _ in range(3):  # the same connection, handed back to the pool between units
+            async with db.reading() as conn:
+                (row,) = await conn.execute_fetchall(
+                    "SELECT current_setting('TimeZone'),"
+                    " '2026-12-01T16:30:00+00:00'::timestamptz::date::text")
+                assert tuple(row) == ("UTC", "2026-12-01")
+    finally:
+        await db.close()
 
 
 def test_the_password_never_shows():

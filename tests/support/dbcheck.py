@@ -125,14 +125,11 @@ def _numbered(sql: str) -> str:
 
 
 def _postgres(url: str, sql: str, *args: object) -> list[tuple]:
-    import asyncpg
-
-    from storage.pg.db import _setup
+    from storage.pg.db import connect
 
     async def fetch() -> list[tuple]:
-        conn = await asyncpg.connect(url)
+        conn = await connect(url)
         try:
-            await _setup(conn)
             return [tuple(r) for r in await conn.fetch(sql, *args)]
         finally:
             await conn.close()

@@ -56,6 +56,7 @@ def assert_book_totals_match(book) -> None:
     """The totals triggers keep equal what a count of the book gives now."""
     totals = dict(q(book, "SELECT name, value FROM book_totals"))
     fresh = {
+        "transfers": "SELECT COUNT(*) FROM transfers",
         "users": "SELECT COUNT(*) FROM users WHERE display_name != ''",
         "active_agreements": "SELECT COUNT(*) FROM agreements WHERE status = 'active'",
         "covered_fen": "SELECT COALESCE(SUM(amount), 0) FROM agreement_instalments"

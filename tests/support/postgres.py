@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL server for the tests: Debian's server binaries (initdb, pg_ctl) in a
 temporary folder, listening on 127.0.0.1 at a free port, with fsync off (nothing here needs
-to survive a crash of the machine). initdb refuses to run as root, so as root the server runs
-as the ``postgres`` system user (``runuser``). Stopped and removed at the end of the session.
+to survive a crash of the machine; benchmarks ask for ``durable``). initdb refuses to run as
+root, so as root the server runs as the ``postgres`` system user (``runuser``).
+Stopped and removed at the end of the session.
 
 Binaries are ``PG_BINDIR``'s if it is set; else the newest ``/usr/lib/postgresql/*/bin``, then
 ``pg_config --bindir``. Without them the PostgreSQL tests are skipped with one loud line; with
@@ -42,8 +43,9 @@ def _free_port() -> int:
 
 
 class ThrowawayPostgres:
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable  # benchmarks: PostgreSQL's default fsync and commit
         self.folder = Path(tempfile.mkdtemp(prefix="daihuan-pg-"))
         self.data = self.folder / "data"
         self.port = _free_port()
@@ -81,7 +83,8 @@ class ThrowawayPostgres:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"),
                   "-w", "-t", "60", "-o",
                   f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1"
-                  " -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                  + ("" if self.durable else
+                     " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"),
                   "start")
         return self.url("postgres")
 
