@@ -13,7 +13,14 @@ Each runs one-at-a-time and with 64 concurrent submitters (for the ledger, concu
 are group-committed; each transfer is still atomic and accepted or refused on its own; (a)
 serialises its transactions on its one connection; (c) is one thread by definition).
 
-    python bench/ledger.py [--transfers 50000]
+On PostgreSQL (``--database-url``, each run in a fresh database on that server; see
+bench/postgres.py) the baselines are the same logical writes through asyncpg
+(bench/ledger_postgres.py), and there is no (c): the floor there is the server's commit.
+
+    python -m bench.ledger [--transfers 50000] [--database-url postgresql://…|throwaway]
+
+Goals: ledger/(a) one at a time >= 0.7; on SQLite ledger/(c) with 64 submitters >= 0.5; on
+PostgreSQL the ledger with 64 submitters >= 3x the ledger one at a time.
 """
 
 from __future__ import annotations
@@ -29,12 +36,12 @@ from pathlib import Path
 
 import aiosqlite
 
+from bench import ledger_postgres, postgres
 from core.clock import FixedClock
 from core.ledger import AccountKind, AccountSpec, Transfer
 from core.money import Money
-from storage.db import Database
+from storage.engine import open_book
 from storage.ledger import GroupCommitLedger
-from storage.migrate import migrate
 from storage.uow import StorageUnitOfWorkFactory
 
 WALLETS = 1000
@@ -147,10 +154,9 @@ async def aio_minimal(path: Path, n: int) -> float:
 
 
 # -- the ledger -----------------------------------------------------------------------------
-async def ledger_run(path: Path, n: int, submitters: int) -> float:
+async def ledger_run(location: Path | str, n: int, submitters: int) -> float:
     clock = FixedClock(datetime(2026, 11, 29, tzinfo=UTC))
-    db = await Database(path).open()
-    await migrate(db, clock)
+    db = await open_book(location, clock)
     uow = StorageUnitOfWorkFactory(db, clock)
     async with uow() as tx:
         bank = await tx.ledger.open_account(AccountSpec("external:bank", AccountKind.EXTERNAL))
@@ -184,7 +190,15 @@ async def run_submitters(one, n: int, submitters: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--transfers", type=int, default=50_000)
+    parser.add_argument("--database-url", help="a PostgreSQL server to measure on (a fresh "
+                        "database per run), or 'throwaway' to start one here")
     args = parser.parse_args()
+    if args.database_url:
+        with postgres.server(args.database_url) as url:
+            print(f"{args.transfers:,} transfers each; {WALLETS} wallets; "
+                  f"{asyncio.run(postgres.durability(url))}")
+            report_postgres(measure_postgres(args.transfers, url))
+        return
     n = args.transfers
     workdir = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
     counter = iter(range(1000))
@@ -217,10 +231,51 @@ def measure(n: int, fresh, fresh_raw) -> dict[str, float]:
     }
 
 
-def report(results: dict[str, float]) -> None:
+def measure_postgres(n: int, server: str) -> dict[str, float]:
+    wallets = [(wallet(i), f"wallet:{i}") for i in range(WALLETS)]
+
+    def hand_written(submitters: int) -> float:
+        with postgres.fresh_database(server) as url:
+            asyncio.run(ledger_postgres.setup(url, wallets, NOW))
+            return asyncio.run(ledger_postgres.hand_written(url, n, submitters, raw_statements,
+                                                            run_submitters))
+
+    def ledger(submitters: int) -> float:
+        with postgres.fresh_database(server) as url:
+            return asyncio.run(ledger_run(url, n, submitters))
+
+    def minimal() -> float:
+        with postgres.fresh_database(server) as url:
+            return asyncio.run(ledger_postgres.minimal(url, n))
+
+    return {
+        "(b) asyncpg, 1 insert/commit": minimal(),
+        "(a) asyncpg hand-written, 1 at a time": hand_written(1),
+        "ledger, 1 at a time": ledger(1),
+        f"(a) asyncpg hand-written, {SUBMITTERS} submitters": hand_written(SUBMITTERS),
+        f"ledger, {SUBMITTERS} submitters": ledger(SUBMITTERS),
+    }
+
+
+def report_postgres(results: dict[str, float]) -> None:
+    rates(results)
+    one_a = results["(a) asyncpg hand-written, 1 at a time"]
+    many_a = results[f"(a) asyncpg hand-written, {SUBMITTERS} submitters"]
+    one_l = results["ledger, 1 at a time"]
+    many_l = results[f"ledger, {SUBMITTERS} submitters"]
+    print(f"ledger/(a), 1 at a time:      {one_l / one_a:5.2f}   (goal >= 0.7)")
+    print(f"ledger/(a), {SUBMITTERS} submitters:    {many_l / many_a:5.2f}")
+    print(f"ledger, {SUBMITTERS} submitters / 1 at a time: {many_l / one_l:5.2f}   (goal >= 3)")
+
+
+def rates(results: dict[str, float]) -> None:
     width = max(len(k) for k in results)
     for name, rate in results.items():
         print(f"  {name:<{width}}  {rate:>10,.0f} transfers/s")
+
+
+def report(results: dict[str, float]) -> None:
+    rates(results)
     floor = results["(c) sqlite3, one thread"]
     one_a = results["(a) aiosqlite hand-written, 1 at a time"]
     many_a = results[f"(a) aiosqlite hand-written, {SUBMITTERS} submitters"]

@@ -10,6 +10,11 @@ risk rule and the daily report, as the bot's job and ``daihuan servicing`` run i
 fresh process, whose peak RSS is what is reported.
 
     python -m bench.servicing [--sizes 10000,100000,1000000]
+                              [--database-url postgresql://…|throwaway]
+
+On PostgreSQL (``--database-url``: a fresh database per book on that server, bench/postgres.py)
+each book is built the same way in SQLite and moved with ``daihuan copy-to-postgres``'s own
+code (storage/pg/copy.py, which checks it on the way), then served from PostgreSQL.
 
 Goals: time per instalment and per due instalment at 1M within 1.5x of 10k; peak RSS within
 64 MiB.
@@ -19,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import hashlib
 import json
 import resource
 import shutil
@@ -31,12 +38,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench import postgres
 from core.clock import FixedClock
 from core.risk import RiskPolicy
 from core.services.daily import run_daily
 from core.services.servicing import ServicingPolicy
 from storage.db import Database
+from storage.engine import open_book
+from storage.location import is_postgres_url
 from storage.migrate import migrate
+from storage.pg.copy import copy_to_postgres
 from storage.uow import StorageUnitOfWorkFactory
 
 DAY = date(2027, 3, 15)
@@ -44,6 +55,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 BORROWERS = 5_000
 FRIENDS = 500
 NOW = "2027-01-01T00:00:00.000000+00:00"
+TEXT = "t"  # the signed text of every agreement; its hash is real, as copying checks it
 
 
 async def create(path: Path) -> None:
@@ -110,8 +122,9 @@ def build(path: Path, size: int, due_every: int = 10) -> None:
                      (n + 1, 1 + k % BORROWERS, k + 1, friend, f"h{n}", f"s{n}", NOW, NOW, NOW))
         conn.execute("INSERT INTO agreements (id, request_id, borrower_id, friend_id, bill_id,"
                      " share_bp, version, language, text, text_sha256, signed_at) VALUES"
-                     " (?, ?, ?, ?, ?, 10000, 'v', 'en', 't', 'h', ?)",
-                     (n + 1, n + 1, 1 + k % BORROWERS, friend, k + 1, NOW))
+                     " (?, ?, ?, ?, ?, 10000, 'v', 'en', ?, ?, ?)",
+                     (n + 1, n + 1, 1 + k % BORROWERS, friend, k + 1, TEXT,
+                      hashlib.sha256(TEXT.encode()).hexdigest(), NOW))
         conn.execute("INSERT INTO agreement_instalments (agreement_id, instalment_id, amount)"
                      " VALUES (?, ?, ?)", (n + 1, k + 1, amount))
     conn.execute("COMMIT")
@@ -126,9 +139,9 @@ def _due(k: int, due_every: int) -> date:
     return DAY + timedelta(days=10 + k % 300)
 
 
-async def serve(path: Path) -> float:
+async def serve(location: Path | str) -> float:
     clock = FixedClock(datetime(2027, 3, 15, 2, tzinfo=UTC))
-    db = await Database(path).open()
+    db = await open_book(location, clock)
     uow = StorageUnitOfWorkFactory(db, clock)
     start = time.perf_counter()
     result = await run_daily(uow, clock, TZ, ServicingPolicy(), RiskPolicy(),
@@ -143,14 +156,19 @@ async def serve(path: Path) -> float:
     return elapsed
 
 
-def measure(workdir: Path, size: int, due_every: int) -> dict:
+def measure(workdir: Path, size: int, due_every: int, server: str | None) -> dict:
     path = workdir / f"book-{size}-{due_every}.db"
     started = time.perf_counter()
     build(path, size, due_every)
-    built = time.perf_counter() - started
-    out = subprocess.run([sys.executable, "-m", "bench.servicing", "--serve", str(path)],
-                         capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if server is None:
+        built = time.perf_counter() - started
+        result = serve_apart(str(path))
+    else:
+        with postgres.fresh_database(server) as url:
+            asyncio.run(copy_to_postgres(path, url, FixedClock(datetime(2027, 1, 1,
+                                                                        tzinfo=UTC))))
+            built = time.perf_counter() - started
+            result = serve_apart(url)
     due = -(-size // due_every)
     result["due"] = due
     print(f"{size:>9,} instalments, {due:>7,} due (built in {built:5.1f} s): servicing "
@@ -164,21 +182,36 @@ def measure(workdir: Path, size: int, due_every: int) -> dict:
     return result
 
 
+def serve_apart(location: str) -> dict:
+    """The daily run in a fresh process, so its peak RSS is its own."""
+    out = subprocess.run([sys.executable, "-m", "bench.servicing", "--serve", location],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--due", type=int, default=1_000,
                         help="instalments due in the per-due-instalment books")
+    parser.add_argument("--database-url", help="a PostgreSQL server to serve the books from "
+                        "(a fresh database each), or 'throwaway' to start one here")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(Path(args.serve)))
+        asyncio.run(serve(args.serve if is_postgres_url(args.serve) else Path(args.serve)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="bench-servicing-"))
     try:
-        tenth = {size: measure(workdir, size, 10) for size in sizes}
-        fixed = {size: measure(workdir, size, max(1, size // args.due)) for size in sizes}
+        with contextlib.ExitStack() as stack:
+            server = None
+            if args.database_url:
+                server = stack.enter_context(postgres.server(args.database_url))
+                print(asyncio.run(postgres.durability(server)), flush=True)
+            tenth = {size: measure(workdir, size, 10, server) for size in sizes}
+            fixed = {size: measure(workdir, size, max(1, size // args.due), server)
+                     for size in sizes}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     small, large = min(sizes), max(sizes)
