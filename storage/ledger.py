@@ -239,27 +239,36 @@ class GroupCommitLedger:
             except LedgerError as refused:
                 return [refused]
 
-    async def _insert(self, conn: Any, transfers: Sequence[Transfer],
-                      posted_at: str) -> Callable[[int], bool]:
-        """Insert the batch (each row posts or is skipped); returns which ids it posted."""
+    async def _insert(self, conn: Any, transfers: Sequence[Transfer], posted_at: str
+                      ) -> tuple[dict[str, Any], Callable[[Any], bool]]:
+        """Insert the batch (each row posts or is skipped); returns the stored row of every
+        key in it, and which of those rows this batch posted."""
+        keys = sorted({t.key for t in transfers})
         if self._db.dialect.postgres:
             # One pipelined executemany (asyncpg sends every row, then waits once), each row
             # its own statement so the next one's limit check sees the balances this one
             # left; in one multi-row INSERT the balance triggers would only fire at its end.
             # Writers run in parallel here, so ids above an earlier MAX(id) may be another
-            # transaction's: a row is ours if this transaction wrote it (its xmin).
+            # transaction's: a row is ours if this transaction wrote it (its xmin), read
+            # back with the rows in the same query.
             await conn.executemany(_INSERT, [_params(t, posted_at) for t in transfers])
-            keys = sorted({t.key for t in transfers})
             rows = await conn.execute_fetchall(
-                "SELECT id FROM transfers WHERE idem_key = ANY(?::text[])"
-                " AND xmin = pg_current_xact_id()::xid", [keys])
-            return {r["id"] for r in rows}.__contains__
+                f"SELECT {_TRANSFER_COLUMNS}, xmin = pg_current_xact_id()::xid AS fresh"
+                " FROM transfers WHERE idem_key = ANY(?::text[])", [keys])
+            return {r["idem_key"]: r for r in rows}, lambda row: row["fresh"]
         # SQLite's one writer holds the book from BEGIN: every id above MAX(id) is this
         # batch's, and one executemany is one thread hop for the whole batch.
         rows = await conn.execute_fetchall("SELECT COALESCE(MAX(id), 0) FROM transfers")
         before = rows[0][0]
         await conn.executemany(_INSERT, [_params(t, posted_at) for t in transfers])
-        return lambda transfer_id: transfer_id > before
+        found: dict[str, Any] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            rows = await conn.execute_fetchall(
+                f"SELECT {_TRANSFER_COLUMNS} FROM transfers"
+                f" WHERE idem_key IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((row["idem_key"], row) for row in rows)
+        return found, lambda row: row["id"] > before
 
     async def _write(self, batch: Sequence[tuple[Transfer, asyncio.Future]]
                      ) -> list[PostedTransfer | LedgerError]:
@@ -267,15 +276,7 @@ class GroupCommitLedger:
         posted_at = utc_iso(self._clock.now())
         outcomes: list[PostedTransfer | LedgerError] = []
         async with self._db.transaction() as conn:
-            fresh_ids = await self._insert(conn, transfers, posted_at)
-            keys = sorted({t.key for t in transfers})
-            found: dict[str, Any] = {}
-            for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
-                rows = await conn.execute_fetchall(
-                    f"SELECT {_TRANSFER_COLUMNS} FROM transfers"
-                    f" WHERE idem_key IN ({','.join('?' * len(chunk))})", chunk)
-                found.update((row["idem_key"], row) for row in rows)
+            found, posted_here = await self._insert(conn, transfers, posted_at)
             first_claim: set[str] = set()
             for transfer in transfers:
                 row = found.get(transfer.key)
@@ -284,7 +285,7 @@ class GroupCommitLedger:
                 elif row["content_hash"] != transfer.content_hash:
                     outcomes.append(IdempotencyConflict(transfer.key))
                 else:
-                    fresh = fresh_ids(row["id"]) and transfer.key not in first_claim
+                    fresh = posted_here(row) and transfer.key not in first_claim
                     first_claim.add(transfer.key)
                     outcomes.append(_posted(row, replayed=not fresh))
         return outcomes
