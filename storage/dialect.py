@@ -50,6 +50,14 @@ class Dialect:
         +); PostgreSQL's planner needs no such hint and has no + for text."""
         return column if self.postgres else f"+{column}"
 
+    def among(self, column: str, subquery: str) -> str:
+        """``column IN (subquery)`` for a subquery that picks a few keys (a page). PostgreSQL
+        may plan IN as a join that reads the whole outer table, when it guesses the page is
+        a sizeable part of it; = ANY (ARRAY(…)) runs the subquery first and looks the keys
+        up by index."""
+        return f"{column} = ANY (ARRAY({subquery}))" if self.postgres \
+            else f"{column} IN ({subquery})"
+
     def indexed_by(self, index: str) -> str:
         return "" if self.postgres else f" INDEXED BY {index}"
 

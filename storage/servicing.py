@@ -135,9 +135,9 @@ class ServicingStore:
         of it is still covered."""
         rows = await self._conn.execute_fetchall(
             f"UPDATE instalments SET overdue_since = {self._d.day_after('due_date')}"
-            " WHERE id IN ("
-            " SELECT id FROM instalments WHERE status = 'unpaid' AND due_date < ?"
-            " AND overdue_since IS NULL ORDER BY due_date, id LIMIT ?)"
+            " WHERE " + self._d.among(
+                "id", "SELECT id FROM instalments WHERE status = 'unpaid' AND due_date < ?"
+                " AND overdue_since IS NULL ORDER BY due_date, id LIMIT ?") +
             " RETURNING id, (SELECT borrower_id FROM bills WHERE bills.id = bill_id), due_date,"
             f" (SELECT {self._d.list_of('a.friend_id')} FROM agreement_instalments ai"
             "  JOIN agreements a ON a.id = ai.agreement_id"

@@ -8,58 +8,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bench.servicing import DAY, build
-from bot.outbox_sender import OutboxSender
-from core.clock import FixedClock
-from core.outbox import Lane
-from core.risk import RiskPolicy
-from core.services import cover
-from core.services.daily import network_view, run_daily
-from core.services.servicing import ServicingPolicy
+from bench.servicing import build
 from storage.db import Database
 from storage.uow import StorageUnitOfWorkFactory
+from tests.support.scheduled_work import GROWING, clock_for_the_book, run_scheduled_work
 
-TZ = ZoneInfo("Asia/Shanghai")
-# Tables whose rows grow with the book (people, bills, money, history). A scan of one of
-# these makes a scheduled job slower every day the book grows.
-GROWING = {"users", "identities", "accounts", "transfers", "postings", "bills", "instalments",
-           "instalment_payments", "cover_requests", "cover_request_instalments",
-           "cover_request_holders", "agreements", "agreement_instalments", "events",
-           "event_parties", "outbox", "alerts", "credit_history"}
 # Columns on which one value holds most of a table: unpaid instalments are every future one,
 # covered parts every future friend's part, and a kind of event is all of its history. A
 # search on that column alone is a scan by another name. (Open alerts, active agreements,
 # pending notices and open requests are what is at hand, not the book.)
 WHOLE_BOOK_BY = {"instalments": "status", "agreement_instalments": "status", "events": "kind"}
-
-
-@dataclass
-class Sent:
-    message_id: int
-
-
-class QuietBot:
-    """Stands in for Telegram: every message goes through at once."""
-
-    rate_limiter = None
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    async def send_message(self, chat_id, text, **kwargs):
-        self.sent += 1
-        return Sent(self.sent)
-
-    async def send_photo(self, chat_id, photo, **kwargs):
-        self.sent += 1
-        return Sent(self.sent)
-
 
 _KEYWORDS = {"ON", "WHERE", "JOIN", "LEFT", "INNER", "GROUP", "ORDER", "LIMIT", "USING", "AND",
              "SET", "VALUES", "RETURNING", "UNION", "AS", "SELECT"}
@@ -105,53 +66,16 @@ def statements(tmp_path_factory):
     executed: list[str] = []
 
     async def run() -> None:
-        clock = FixedClock(datetime(2027, 3, 15, 2, tzinfo=UTC))
+        clock = clock_for_the_book()
         db = await Database(path).open()
         for conn in (db.reader, db._writer):
             await conn.set_trace_callback(executed.append)
-        uow = StorageUnitOfWorkFactory(db, clock)
-        operators = frozenset({9000})
-        for day in (DAY, DAY + timedelta(days=1)):  # a due date, then a retry day
-            clock.set(datetime.combine(day, datetime.min.time(), tzinfo=TZ)
-                      + timedelta(hours=6))
-            await run_daily(uow, clock, TZ, ServicingPolicy(), RiskPolicy(), operators, [day])
-        await cover.expire_due(uow, now=clock.now())
-        from bot.i18n import Texts
-        from core.services.people import People
-
-        found = _services(uow, clock, Texts.load(), People(uow, clock))
-        sender = OutboxSender(QuietBot(), found, batch=200)
-        for lane in Lane:
-            await sender.drain(max_batches=3, lanes=(lane,))
-        async with uow.read() as tx:  # what /ops and /healthz read
-            await tx.risk.book_stats(DAY)
-            await tx.risk.open_alerts(10)
-            await tx.servicing.runs(3)
-            await tx.outbox.counts()
-            await network_view(tx)
-            await tx.health.snapshot(clock.now())
+        await run_scheduled_work(StorageUnitOfWorkFactory(db, clock), clock)
         await db.close()
 
     asyncio.run(run())
     return path, sorted({s for s in executed if s.lstrip().upper().startswith(
         ("SELECT", "UPDATE", "INSERT", "DELETE", "WITH"))})
-
-
-def _services(uow, clock, texts, people):
-    from bot.context import Services
-    from bot.settings import Settings
-    from core.services.cover.desk import CoverDesk
-    from core.services.risk import RiskDesk
-
-    settings = Settings(_env_file=None, id_hash_key="k" * 32)
-    return Services(uow=uow, people=people, texts=texts, clock=clock, tz=TZ,
-                    operator_ids=frozenset({9000}), hasher=settings.identity_hasher(),
-                    fees=settings.fees, credit_policy=settings.credit_policy,
-                    payment_token=None,
-                    cover=CoverDesk(uow, settings.cover_config, settings.invite_tokens(), clock,
-                                    TZ),
-                    servicing=settings.servicing_policy,
-                    risk=RiskDesk(uow, clock, settings.risk_policy, TZ, frozenset({9000})))
 
 
 def test_scheduled_statements_were_caught(statements):

@@ -1,0 +1,4 @@
+-- PostgreSQL's twin of this migration makes its servicing indexes end with the keys the
+-- pages are ordered by. SQLite's already do: every index here ends with the row's key
+-- (the rowid, or the primary key of a WITHOUT ROWID table). Nothing to change; the
+-- version keeps both schemas in step.
