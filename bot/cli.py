@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="pace of the story: 2 is twice as fast, 0 as fast as it goes")
     demo.add_argument("--keep", type=Path, metavar="DB",
                       help="keep the demo database at this path (default: a temporary file)")
+    demo.epilog = ("With DATABASE_URL set in the environment the story is told on that "
+                   "PostgreSQL database instead, which must be empty.")
     sub.add_parser("migrate", help="create or upgrade the database, then exit")
     history = sub.add_parser("import-history",
                              help="load repayment history: user_id,bill_ref,due_date,"
@@ -149,15 +151,19 @@ def run(settings: Settings, webhook: bool = False) -> int:
 
 def demo(lang: str, speed: float, keep: Path | None) -> int:
     import logging
+    import os
 
     from bot.demo.story import run_demo
     from bot.logs import setup_logging
+    from storage.engine import BookUnavailable
 
     setup_logging("ERROR", [])
     logging.getLogger("telegram").setLevel(logging.CRITICAL)  # the story says what happens
+    # Only the environment's DATABASE_URL, not .env's: that file is the deployment's own.
+    url = os.environ.get("DATABASE_URL") or None
     try:
-        asyncio.run(run_demo(lang, speed, keep))
-    except FileExistsError as error:
+        asyncio.run(run_demo(lang, speed, keep, database_url=url))
+    except (FileExistsError, BookUnavailable) as error:
         print(f"daihuan: {error}", file=sys.stderr)
         return 2
     return 0

@@ -4,6 +4,7 @@ branch on the engine themselves."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from core.clock import Clock
@@ -74,3 +75,25 @@ async def open_book(location: str | Path, clock: Clock) -> Book:
         await db.close()
         raise
     return db
+
+
+async def what_the_book_holds(location: str | Path) -> str | None:
+    """Why ``location`` is not a fresh book, or None: for a SQLite file, that it exists;
+    for PostgreSQL, that the database holds something beyond an empty schema."""
+    if not is_postgres_url(location):
+        return "it exists" if await asyncio.to_thread(Path(location).exists) else None
+    from storage.location import redacted
+    from storage.pg.copy import what_it_holds
+    from storage.pg.db import connect
+
+    try:
+        conn = await connect(str(location))
+    except Exception as error:
+        if isinstance(error, OSError) or _refused_by_server(error):
+            raise BookUnavailable(f"cannot reach {redacted(str(location))}: "
+                                  f"{type(error).__name__}") from None
+        raise
+    try:
+        return await what_it_holds(conn)
+    finally:
+        await conn.close()

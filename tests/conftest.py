@@ -12,6 +12,10 @@ from storage.uow import StorageUnitOfWorkFactory
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
+# A developer's own book is never a test's: each test names its engine and its book, and a
+# DATABASE_URL exported in this shell would otherwise reach every Settings built here.
+os.environ.pop("DATABASE_URL", None)
+
 
 @pytest.fixture
 def clock() -> FixedClock:

@@ -14,6 +14,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
+
 from bot.context import services
 from bot.demo.botapi import FakeBotApi, FakePerson, Output
 from bot.demo.local import LocalBot
@@ -23,6 +25,8 @@ from bot.settings import Settings
 from core.clock import FixedClock
 from core.identity import check_character
 from core.money import Money
+from storage.engine import what_the_book_holds
+from storage.location import redacted
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 29, 10, tzinfo=TZ)
@@ -229,18 +233,26 @@ class Story:
 
 
 async def run_demo(lang: str = "en", speed: float = 1.0, keep: Path | None = None,
-                   transcript: Transcript | None = None) -> Path:
-    """Tell the story; returns the database path (under a temporary folder unless kept)."""
+                   transcript: Transcript | None = None,
+                   database_url: str | None = None) -> str | Path:
+    """Tell the story on a fresh book: a SQLite file (under a temporary folder unless kept),
+    or the empty PostgreSQL database at ``database_url``. Returns where the book is."""
     transcript = transcript or Transcript(NARRATION[lang])
     folder = Path(tempfile.mkdtemp(prefix="daihuan-demo-")) if keep is None else keep.parent
     db_path = keep or folder / "demo.db"
-    if db_path.exists():
-        raise FileExistsError(f"{db_path} exists: the demo starts a fresh book")
+    book: str | Path = database_url or db_path
+    held = await what_the_book_holds(book)
+    if held:  # never a story told over someone's book
+        where = redacted(database_url) if database_url else db_path
+        raise FileExistsError(f"{where}: {held}; the demo starts a fresh book")
     clock = FixedClock(START)
 
     def settings(base_url: str) -> Settings:
+        # The book is named here, both ways: a DATABASE_URL in the environment is never
+        # picked up on its own.
         return Settings(_env_file=None, telegram_bot_token=TOKEN,
                         telegram_api_base_url=base_url, database_path=db_path,
+                        database_url=SecretStr(database_url) if database_url else None,
                         id_hash_key="demo-id-hash-key-" + "0" * 32,
                         operator_ids=frozenset({OLGA}), telegram_max_rate=1000, web_port=0,
                         payment_provider_token="284685063:TEST:demo-provider")  # noqa: S106
@@ -249,10 +261,11 @@ async def run_demo(lang: str = "en", speed: float = 1.0, keep: Path | None = Non
         bot.api.listeners.append(transcript.bot)
         story = Story(bot, clock, transcript, lang, pause=0.0 if speed <= 0 else 0.4 / speed)
         await story.tell()
+        where = bot.settings.book_where
     reports = sorted((db_path.parent / "reports").glob("*.png"))
     words = NARRATION[lang]
     transcript.chapter(words["end"])
-    transcript.note(words["db"].format(path=db_path))
+    transcript.note(words["db"].format(path=where))
     if reports:
         transcript.note(words["chart"].format(path=reports[-1]))
-    return db_path
+    return book

@@ -98,15 +98,16 @@ async def copy_to_postgres(source: Path, url: str, clock: Clock,
     return report
 
 
-async def _refuse_unless_empty(conn: asyncpg.Connection, where: str) -> None:
-    """Empty: no tables at all, or a Daihuan schema holding only what migrating puts in."""
+async def what_it_holds(conn: asyncpg.Connection) -> str | None:
+    """Why this database is not an empty book, or None: no tables at all, or a Daihuan
+    schema holding only what migrating puts in, is empty."""
     tables = {t for (t,) in await conn.fetch(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
     if not tables:
-        return
+        return None
     if "schema_migrations" not in tables:
-        raise CopyRefused(f"{where} is not empty and is not a Daihuan book (it has "
-                          f"{', '.join(sorted(tables)[:5])}…); copy into a new database")
+        return (f"it is not empty and is not a Daihuan book (it has "
+                f"{', '.join(sorted(tables)[:5])}…)")
     held = []
     for table in sorted(tables - OWN_TABLES):
         if table in SEEDED_TABLES:
@@ -115,9 +116,14 @@ async def _refuse_unless_empty(conn: asyncpg.Connection, where: str) -> None:
             count = await conn.fetchval(f'SELECT COUNT(*) FROM "{table}"')
         if count:
             held.append(f"{table} ({count} rows)")
+    return f"it is not empty: {', '.join(held)}" if held else None
+
+
+async def _refuse_unless_empty(conn: asyncpg.Connection, where: str) -> None:
+    held = await what_it_holds(conn)
     if held:
-        raise CopyRefused(f"{where} is not empty: {', '.join(held)}. The copy goes only into "
-                          "an empty database: drop and create it again, or choose another")
+        raise CopyRefused(f"{where}: {held}. The copy goes only into an empty database: drop "
+                          "and create it again, or choose another")
 
 
 def _source_tables(src: sqlite3.Connection) -> dict[str, list[str]]:

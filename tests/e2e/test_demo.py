@@ -61,3 +61,30 @@ async def test_demo_in_chinese_and_never_over_an_existing_book(tmp_path):
         pass
     else:
         raise AssertionError("the demo must not write over an existing book")
+
+
+def test_demo_on_postgres_tells_the_same_story_and_only_on_an_empty_database(postgres_url):
+    import os
+
+    env = {**os.environ, "DATABASE_URL": postgres_url}
+    done = subprocess.run([sys.executable, "-m", "bot", "demo", "--speed", "0"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    story = done.stdout
+    for moment in ("Verified", "Signed: agreement #1", "Debited ¥100.00", "Alert #1",
+                   "Daily report"):
+        assert moment in story, moment
+    assert "went wrong" not in story and done.stderr == ""
+    assert "database:postgresql://daihuan@" in "".join(story.split())  # wrapped to the width
+    assert_ledger_invariants(postgres_url)
+    assert_receivables_match(postgres_url)
+    balances = dict(q(postgres_url, "SELECT code, balance FROM accounts"))
+    assert balances[f"wallet:{LI}"] == 0 and balances[f"receivable:{JANE}"] == -10_000
+    assert q(postgres_url, "SELECT status FROM agreements") == [("defaulted",)]
+    assert q(postgres_url, "SELECT status FROM alerts") == [("acknowledged",)]
+
+    again = subprocess.run([sys.executable, "-m", "bot", "demo", "--speed", "0"], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2 and "is not empty" in again.stderr
+    assert "the demo starts a fresh book" in again.stderr
+    assert q(postgres_url, "SELECT COUNT(*) FROM agreements") == [(1,)]  # nothing added

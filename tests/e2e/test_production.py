@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from bot.demo.botapi import FakeBotApi
 from bot.logs import build_handler
@@ -23,7 +24,7 @@ from bot.serve import serve
 from bot.settings import Settings
 from core.clock import FixedClock
 from core.services.servicing import ServicingPolicy, run_servicing
-from storage.db import Database
+from storage.engine import open_book
 from storage.uow import StorageUnitOfWorkFactory
 from tests.support.dbcheck import q
 from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
@@ -146,8 +147,10 @@ async def test_a_secret_header_that_is_not_utf8_is_refused_not_crashed(tmp_path)
         assert status.startswith(b"HTTP/1.1 403"), status
 
 
-async def test_healthz_and_metrics_in_polling_mode(tmp_path):
-    async with running(tmp_path, webhook=False) as (api, http, base):
+async def test_healthz_and_metrics_in_polling_mode(tmp_path, book_url):
+    # On either engine: the health page and the metrics read the same totals there.
+    on_postgres = {"database_url": SecretStr(book_url)} if book_url else {}
+    async with running(tmp_path, webhook=False, **on_postgres) as (api, http, base):
         assert api.webhook is None
         people = [api.person(3100 + i, f"P{i}", "en") for i in range(3)]
         for person in people:
@@ -168,8 +171,8 @@ async def test_healthz_and_metrics_in_polling_mode(tmp_path):
             assert answer.headers["Content-Type"].startswith("text/plain")
             text = await answer.text()
         # Servicing for today finishes (as `daihuan servicing` would, beside the bot).
-        db = await Database(tmp_path / "bot.db").open()
         clock = FixedClock(NOW)
+        db = await open_book(book_url or tmp_path / "bot.db", clock)
         await run_servicing(StorageUnitOfWorkFactory(db, clock), clock, TZ, ServicingPolicy(),
                             date(2026, 11, 29))
         await db.close()
