@@ -37,6 +37,9 @@ ID_HASH_KEY_HINT = (
 )
 
 
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)  # setWebhook's own list
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
                                       extra="ignore", frozen=True)
@@ -168,6 +171,22 @@ class Settings(BaseSettings):
                              " DATABASE_PATH)")
         if not parts.path.strip("/"):
             raise ValueError("names no database: end it with /<database name>")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_port(cls, value: str | None) -> str | None:
+        # setWebhook refuses any other port with a BadRequest at start, which a service
+        # manager would restart into the same refusal forever: say so here instead.
+        if value is None:
+            return value
+        try:
+            port = urlsplit(value).port or 443
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        if port not in TELEGRAM_WEBHOOK_PORTS:
+            raise ValueError(f"uses port {port}; Telegram posts webhooks only to ports 443, 80, "
+                             "88 or 8443 (put nginx on one of them in front of WEB_PORT)")
         return value
 
     @field_validator("telegram_api_base_url")

@@ -50,6 +50,24 @@ def test_invalid_values_are_refused_by_name(clean_env, name, value):
         assert value not in str(error.value)  # secrets are never echoed
 
 
+@pytest.mark.parametrize("url", ["https://bot.example.com:8080/hook",
+                                 "https://bot.example.com:9443/hook",
+                                 "https://bot.example.com:x/hook"])
+def test_a_webhook_on_a_port_telegram_refuses_is_refused_with_the_reason(clean_env, url):
+    clean_env.setenv("WEBHOOK_URL", url)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "WEBHOOK_URL" in str(error.value)
+    assert "443, 80, 88 or 8443" in str(error.value) or "not a number" in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["https://bot.example.com/hook", "https://bot.example.com:88/h",
+                                 "https://bot.example.com:8443/h", "https://b.example.com:443/"])
+def test_a_webhook_on_a_port_telegram_posts_to_is_taken(clean_env, url):
+    clean_env.setenv("WEBHOOK_URL", url)
+    assert load_settings().webhook_url == url
+
+
 def _daihuan(args, cwd, env_extra=None):
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
     env.update(env_extra or {})
