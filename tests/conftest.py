@@ -117,13 +117,7 @@ def postgres_template(postgres_server) -> str:
     from storage.pg.migrate import migrate as migrate_postgres
 
     async def build() -> None:
-        admin = await asyncpg.connect(postgres_server.url("postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"')
-            await admin.execute(f'CREATE DATABASE "{_TEMPLATE}"')
-        finally:
-            await admin.close()
-        conn = await asyncpg.connect(postgres_server.url(_TEMPLATE))
+        conn = await asyncpg.connect(await postgres_server.create_database(_TEMPLATE))
         try:
             await migrate_postgres(conn, FixedClock(T0))
         finally:
@@ -133,44 +127,24 @@ def postgres_template(postgres_server) -> str:
     return _TEMPLATE
 
 
-async def _fresh_database(server, request, template: str | None):
-    import asyncpg
-
-    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
-    admin = await asyncpg.connect(server.url("postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        copy = f' TEMPLATE "{template}"' if template else ""
-        await admin.execute(f'CREATE DATABASE "{name}"{copy}')
-    finally:
-        await admin.close()
-    return name
-
-
-async def _drop_database(server, name: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect(server.url("postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+def _database_name(request) -> str:
+    return "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
 
 
 @pytest.fixture
 async def postgres_url(postgres_server, request):
     """A fresh, empty database on the session's server, dropped after the test."""
-    name = await _fresh_database(postgres_server, request, None)
-    yield postgres_server.url(name)
-    await _drop_database(postgres_server, name)
+    name = _database_name(request)
+    yield await postgres_server.create_database(name)
+    await postgres_server.drop_database(name)
 
 
 @pytest.fixture
 async def migrated_postgres_url(postgres_server, postgres_template, request):
     """A fresh database at the latest schema (a copy of the session's migrated template)."""
-    name = await _fresh_database(postgres_server, request, postgres_template)
-    yield postgres_server.url(name)
-    await _drop_database(postgres_server, name)
+    name = _database_name(request)
+    yield await postgres_server.create_database(name, template=postgres_template)
+    await postgres_server.drop_database(name)
 
 
 def pytest_collection_modifyitems(config, items):

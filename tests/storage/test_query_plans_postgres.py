@@ -54,16 +54,10 @@ def plans(postgres_server, tmp_path_factory):
     """Every plan the scheduled paths ran on a 20,000-instalment book, and its tables' sizes."""
     path = tmp_path_factory.mktemp("pgplans") / "book.db"
     build(path, 20_000, due_every=DUE_EVERY)
-    url = postgres_server.url(DATABASE)
     log = postgres_server.folder / "server.log"
 
     async def run() -> tuple[str, dict[str, float]]:
-        admin = await asyncpg.connect(postgres_server.url("postgres"))
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            await admin.execute(f"CREATE DATABASE {DATABASE}")
-        finally:
-            await admin.close()
+        url = await postgres_server.create_database(DATABASE)
         await copy_to_postgres(path, url, FixedClock(datetime(2027, 1, 1, tzinfo=UTC)))
         conn = await asyncpg.connect(url)
         try:
@@ -97,13 +91,7 @@ def plans(postgres_server, tmp_path_factory):
     try:
         text, sizes = asyncio.run(run())
     finally:
-        async def drop() -> None:
-            admin = await asyncpg.connect(postgres_server.url("postgres"))
-            try:
-                await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            finally:
-                await admin.close()
-        asyncio.run(drop())
+        asyncio.run(postgres_server.drop_database(DATABASE))
     return _plans(text), sizes
 
 

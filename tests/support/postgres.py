@@ -91,6 +91,27 @@ class ThrowawayPostgres:
     def url(self, database: str) -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 
+    async def create_database(self, name: str, template: str | None = None) -> str:
+        """A new database ``name`` (dropped first if left over), empty or a copy of
+        ``template``; gives its URL."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                          f'CREATE DATABASE "{name}"{copy}')
+        return self.url(name)
+
+    async def drop_database(self, name: str) -> None:
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    async def _admin(self, *statements: str) -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(self.url("postgres"))
+        try:
+            for statement in statements:
+                await admin.execute(statement)
+        finally:
+            await admin.close()
+
     def stop(self) -> None:
         try:
             if (self.data / "postmaster.pid").exists():
