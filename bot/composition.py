@@ -12,7 +12,7 @@ from bot.book import open_database
 from bot.commands import bot_commands
 from bot.context import CONTEXT_TYPES, SERVICES, Services
 from bot.i18n import Texts
-from bot.jobs import schedule_jobs
+from bot.jobs import JOBS_LEADER, schedule_jobs
 from bot.metrics import Metrics
 from bot.ordering import PerUserUpdateProcessor
 from bot.payments import PaymentBookingRequest
@@ -26,6 +26,7 @@ from core.services.people import People
 from core.services.risk import RiskDesk, announce_open_alerts
 from core.users import Language
 from storage.db import Database
+from storage.leadership import Leadership
 from storage.uow import StorageUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
         log.info("bot ready; database %s", settings.book_where)
 
     async def post_shutdown(app: Application) -> None:
+        await app.bot_data[JOBS_LEADER].release()  # another process may lead the jobs now
         db: Database | None = app.bot_data.pop(DATABASE, None)
         if db is not None:
             await db.close()
@@ -111,9 +113,16 @@ def build_application(settings: Settings, clock: Clock | None = None,
         .build()
     )
     app.bot_data[METRICS] = metrics
+    app.bot_data[JOBS_LEADER] = leadership(settings, "jobs")
     add_handlers(app)
     schedule_jobs(app, settings)
     return app
 
 
 ALLOWED_UPDATES = Update.ALL_TYPES
+
+
+def leadership(settings: Settings, work: str) -> Leadership:
+    """Which process of the deployment does ``work`` (storage.leadership): on PostgreSQL
+    one of those serving the book at a time, on SQLite the one process there is."""
+    return Leadership(settings.book_location, work)

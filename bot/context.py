@@ -1,5 +1,6 @@
-"""What handlers get from the application: the wired services (``bot_data`` holds only
-these) and the language of the person behind the update."""
+"""What handlers get from the application: the wired services (``bot_data`` holds them,
+beside the metrics, the database and the jobs' leader, for the run loop) and the language of
+the person behind the update."""
 
 from __future__ import annotations
 

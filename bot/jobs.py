@@ -16,11 +16,22 @@ from core.services.daily import run_daily
 from core.services.servicing import business_dates_to_run
 
 log = logging.getLogger(__name__)
+# bot_data key of the storage.leadership.Leadership for the periodic jobs: of several
+# processes serving one book, the one that leads runs them (on SQLite, the one process).
+JOBS_LEADER = "jobs-leader"
+
+
+async def _leading(context: BotContext) -> bool:
+    leader = context.bot_data.get(JOBS_LEADER)
+    return leader is None or await leader.try_lead()
 
 
 async def servicing_job(context: BotContext) -> None:
     """Every business date not yet serviced, up to today (a bot that was down catches up),
-    through the same entry point as ``daihuan servicing``: rules and the report included."""
+    through the same entry point as ``daihuan servicing``: rules and the report included.
+    Run by the jobs' leader only, so the catch-up at start is once for the deployment."""
+    if not await _leading(context):
+        return
     found = context.services
     async with found.uow.read() as tx:
         last = await tx.servicing.last_finished()
@@ -33,12 +44,16 @@ async def servicing_job(context: BotContext) -> None:
 
 async def expire_requests(context: BotContext) -> None:
     """Requests past their time end as expired; the borrower is told."""
+    if not await _leading(context):
+        return
     found = context.services
     if await found.cover.expire_due():  # their notices are planned
         await send_now(context)
 
 
 async def drain_job(context: BotContext) -> None:
+    if not await _leading(context):
+        return
     counts = await sender(context).drain()
     if counts.sent or counts.retried or counts.blocked or counts.failed:
         log.info("outbox: %s", counts)

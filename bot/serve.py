@@ -16,7 +16,7 @@ import sys
 
 from telegram.ext import Application
 
-from bot.composition import ALLOWED_UPDATES, METRICS, build_application
+from bot.composition import ALLOWED_UPDATES, METRICS, build_application, leadership
 from bot.context import SERVICES
 from bot.outbox_sender import sender
 from bot.settings import Settings
@@ -42,6 +42,7 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
         server = WebServer(app, app.bot_data[METRICS], settings.web_host, settings.web_port,
                            secret if webhook else None, webhook_path(settings.webhook_url),
                            settings.servicing_time)
+    registrar = leadership(settings, "webhook") if webhook else None
     await app.initialize()
     switch = sys.getswitchinterval()
     try:
@@ -62,9 +63,15 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
         # that long each time (the convoy effect): at 200 updates/s answers queued into a
         # p99 of 85-480 ms; at 0.5 ms, 12-63 ms, for the same CPU (bench/updates.py).
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
-        if webhook:
-            await app.bot.set_webhook(settings.webhook_url, secret_token=secret,
-                                      allowed_updates=ALLOWED_UPDATES)
+        if registrar is not None:
+            # Several workers may serve one book: the one that leads registers the webhook
+            # (setWebhook with the same address and secret leaves Telegram as it was), and
+            # holds the lead until it stops, so workers starting meanwhile leave it be.
+            if await registrar.try_lead():
+                await app.bot.set_webhook(settings.webhook_url, secret_token=secret,
+                                          allowed_updates=ALLOWED_UPDATES)
+            else:
+                log.info("another worker of this deployment registers the webhook")
         else:
             await app.bot.delete_webhook()
             await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
@@ -91,6 +98,8 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
     finally:
         if server is not None:
             await server.stop()
+        if registrar is not None:
+            await registrar.release()
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)

@@ -222,3 +222,79 @@ async def test_json_logs_carry_the_update_id_and_no_secret(tmp_path, json_logs):
     text = json_logs.getvalue()
     assert TEST_TOKEN not in text and TEST_TOKEN.split(":")[1] not in text
     assert SECRET not in text and "13800138000" not in text
+
+
+@pytest.mark.postgres_only
+async def test_of_several_webhook_workers_on_one_book_one_registers_the_webhook(
+        tmp_path, engine, migrated_postgres_url):
+    api = FakeBotApi(TEST_TOKEN)
+    base_url = await api.start()
+
+    async def worker(name: str):
+        config = Settings(_env_file=None, telegram_bot_token=TEST_TOKEN,
+                          telegram_api_base_url=base_url, database_path=tmp_path / name,
+                          database_url=SecretStr(migrated_postgres_url),
+                          id_hash_key=TEST_ID_KEY, web_port=free_port(), telegram_max_rate=1000,
+                          webhook_url="https://daihuan.example.com/hook/telegram",
+                          webhook_secret=SECRET)
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(config, webhook=True, clock=FixedClock(NOW), stop=stop))
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):  # up once the health check answers
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"http://127.0.0.1:{config.web_port}/healthz"):
+                        break
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.05)
+        return stop, task
+
+    def registrations() -> int:
+        return sum(1 for method, _ in api.calls if method == "setWebhook")
+
+    try:
+        first = await worker("a")
+        assert registrations() == 1
+        second = await worker("b")
+        assert registrations() == 1  # the second worker left the webhook to the first
+        first[0].set()
+        await asyncio.wait_for(first[1], 30)
+        third = await worker("c")  # the first is gone: the next to start takes over
+        assert registrations() == 2
+        assert api.webhook == {"url": "https://daihuan.example.com/hook/telegram",
+                               "secret_token": SECRET}
+        for stop, task in (second, third):
+            stop.set()
+            await asyncio.wait_for(task, 30)
+    finally:
+        await api.release_polls()
+        await api.stop()
+
+
+@pytest.mark.postgres_only
+async def test_periodic_jobs_run_in_the_process_that_leads_them(engine, migrated_postgres_url):
+    from bot.jobs import JOBS_LEADER, JobContext, servicing_job
+    from storage.leadership import Leadership
+    from tests.support.scheduled_work import QuietBot, services_for
+
+    clock = FixedClock(NOW)
+    db = await open_book(migrated_postgres_url, clock)
+    other_worker = Leadership(migrated_postgres_url, "jobs")
+    this_worker = Leadership(migrated_postgres_url, "jobs")
+    try:
+        context = JobContext.__new__(JobContext)  # what PTB hands a job, without PTB
+        context.bot = QuietBot()
+        context.bot_data = {JOBS_LEADER: this_worker,
+                            "services": services_for(StorageUnitOfWorkFactory(db, clock),
+                                                     clock)}
+        assert await other_worker.try_lead()
+        await servicing_job(context)  # another worker leads the jobs: nothing runs here
+        assert q(migrated_postgres_url, "SELECT COUNT(*) FROM servicing_runs") == [(0,)]
+        await other_worker.release()  # it stopped (or died): this one takes the jobs over
+        await servicing_job(context)
+        assert q(migrated_postgres_url, "SELECT business_date FROM servicing_runs"
+                                        " WHERE finished_at IS NOT NULL") == [("2026-11-29",)]
+    finally:
+        await other_worker.release()
+        await this_worker.release()
+        await db.close()

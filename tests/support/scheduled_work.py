@@ -56,14 +56,11 @@ def clock_for_the_book() -> FixedClock:
 
 async def run_scheduled_work(uow: StorageUnitOfWorkFactory, clock: FixedClock) -> None:
     """Every scheduled path once, on a book from bench.servicing.build."""
-    from bot.i18n import Texts
-    from core.services.people import People
-
     for day in (DAY, DAY + timedelta(days=1)):  # a due date, then a retry day
         clock.set(datetime.combine(day, datetime.min.time(), tzinfo=TZ) + timedelta(hours=6))
         await run_daily(uow, clock, TZ, ServicingPolicy(), RiskPolicy(), OPERATORS, [day])
     await cover.expire_due(uow, now=clock.now())
-    found = _services(uow, clock, Texts.load(), People(uow, clock))
+    found = services_for(uow, clock)
     sender = OutboxSender(QuietBot(), found, batch=200)
     for lane in Lane:
         await sender.drain(max_batches=3, lanes=(lane,))
@@ -76,14 +73,17 @@ async def run_scheduled_work(uow: StorageUnitOfWorkFactory, clock: FixedClock) -
         await tx.health.snapshot(clock.now())
 
 
-def _services(uow, clock, texts, people):
+def services_for(uow: StorageUnitOfWorkFactory, clock: FixedClock):
+    """The bot's services on this book, wired as the application wires them."""
     from bot.context import Services
+    from bot.i18n import Texts
     from bot.settings import Settings
     from core.services.cover.desk import CoverDesk
+    from core.services.people import People
     from core.services.risk import RiskDesk
 
     settings = Settings(_env_file=None, id_hash_key="k" * 32)
-    return Services(uow=uow, people=people, texts=texts, clock=clock, tz=TZ,
+    return Services(uow=uow, people=People(uow, clock), texts=Texts.load(), clock=clock, tz=TZ,
                     operator_ids=OPERATORS, hasher=settings.identity_hasher(),
                     fees=settings.fees, credit_policy=settings.credit_policy,
                     payment_token=None,
