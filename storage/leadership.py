@@ -1,5 +1,5 @@
 """One process of a deployment at a time does a piece of work that must not be done once per
-process: registering the webhook, and (issue 17, next) the periodic jobs.
+process: registering the webhook, and running the periodic jobs.
 
 On PostgreSQL the leader is whoever holds a session advisory lock named for the work, on a
 connection of its own. The server lets it go when that connection ends, by release, exit,
@@ -8,6 +8,7 @@ to notice the leader died. SQLite books are served by one process by design: it 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from pathlib import Path
@@ -28,6 +29,9 @@ class Leadership:
         self._location = location
         self.name = name
         self._conn = None
+        # Jobs tick at once (the outbox, expiry, servicing): one asyncpg connection takes
+        # one query at a time, and a second would fail as if the lead were lost.
+        self._lock = asyncio.Lock()
 
     @property
     def shared(self) -> bool:
@@ -39,6 +43,10 @@ class Leadership:
         tick of a job: one round trip while held."""
         if not self.shared:
             return True
+        async with self._lock:
+            return await self._try_lead()
+
+    async def _try_lead(self) -> bool:
         import asyncpg
 
         from storage.pg.db import connect
@@ -71,6 +79,7 @@ class Leadership:
         return True
 
     async def release(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await conn.close()  # the session's advisory locks end with it
+        async with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                await conn.close()  # the session's advisory locks end with it

@@ -26,6 +26,21 @@ async def test_one_process_leads_until_it_lets_go_then_another_does(engine, post
 
 
 @pytest.mark.postgres_only
+async def test_jobs_asking_at_the_same_moment_keep_the_lead(engine, postgres_url):
+    import asyncio
+
+    leader, rival = Leadership(postgres_url, "jobs"), Leadership(postgres_url, "jobs")
+    try:
+        assert await leader.try_lead()
+        # Several jobs of the leading process tick together: each still hears it leads.
+        assert await asyncio.gather(*(leader.try_lead() for _ in range(20))) == [True] * 20
+        assert not await rival.try_lead()
+    finally:
+        await leader.release()
+        await rival.release()
+
+
+@pytest.mark.postgres_only
 async def test_a_leader_whose_session_dies_is_replaced(engine, postgres_url):
     leader, waiting = Leadership(postgres_url, "webhook"), Leadership(postgres_url, "webhook")
     try:
