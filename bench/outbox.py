@@ -61,8 +61,10 @@ async def send(path: Path, base_url: str, limit: int) -> None:
     from bot.outbox_sender import sender
     from bot.settings import Settings
 
+    # The benchmark's own SQLite book, named both ways: an exported DATABASE_URL (someone's
+    # real book) is never written to.
     settings = Settings(_env_file=None, telegram_bot_token=TEST_TOKEN,
-                        telegram_api_base_url=base_url, database_path=path,
+                        telegram_api_base_url=base_url, database_path=path, database_url=None,
                         id_hash_key=TEST_ID_KEY, telegram_max_rate=limit, web_port=0)
     app = build_application(settings)
     await app.initialize()

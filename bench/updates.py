@@ -167,7 +167,9 @@ class Bot:
         self.api = FakeBotApi(TEST_TOKEN)
         await self.api.start()
         self.crowd = Crowd(self.api, self.users)
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
+        # The bot's book is the benchmark's own SQLite file: a DATABASE_URL exported or in
+        # .env (someone's real book) is overridden with blank, which means unset.
+        env = {**os.environ, "DATABASE_URL": "", "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
                "TELEGRAM_API_BASE_URL": self.api.base_url, "ID_HASH_KEY": TEST_ID_KEY,
                "DATABASE_PATH": str(self.tmp / f"{self.module}.db"),
                "TELEGRAM_MAX_RATE": "1000", "LOG_LEVEL": "WARNING", "WEB_PORT": "0"}
