@@ -15,6 +15,7 @@ from bot.i18n import Texts
 from bot.jobs import JOBS_LEADER, schedule_jobs
 from bot.metrics import Metrics
 from bot.ordering import PerUserUpdateProcessor
+from bot.outbox_sender import WORKER
 from bot.payments import PaymentBookingRequest
 from bot.rate_limit import LaneRateLimiter
 from bot.request import RetryingRequest
@@ -26,7 +27,7 @@ from core.services.people import People
 from core.services.risk import RiskDesk, announce_open_alerts
 from core.users import Language
 from storage.db import Database
-from storage.leadership import Leadership
+from storage.leadership import Leadership, WorkerPresence
 from storage.uow import StorageUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
             servicing=settings.servicing_policy,
             risk=RiskDesk(uow, clock, settings.risk_policy, settings.tz, settings.operator_ids),
             database_path=settings.database_path)
+        await app.bot_data[WORKER].present()  # one of the book's workers from now on
         fetching.services = app.bot_data[SERVICES]  # from now on, payments book on arrival
         # Alerts raised where no operator was known (a migration, the command line) reach
         # operators now; the outbox drains them once the bot runs.
@@ -101,6 +103,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
 
     async def post_shutdown(app: Application) -> None:
         await app.bot_data[JOBS_LEADER].release()  # another process may lead the jobs now
+        await app.bot_data[WORKER].release()  # what it had claimed is anyone's now
         db: Database | None = app.bot_data.pop(DATABASE, None)
         if db is not None:
             await db.close()
@@ -114,6 +117,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
     )
     app.bot_data[METRICS] = metrics
     app.bot_data[JOBS_LEADER] = leadership(settings, "jobs")
+    app.bot_data[WORKER] = WorkerPresence(settings.book_location)
     add_handlers(app)
     schedule_jobs(app, settings)
     return app

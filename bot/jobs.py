@@ -10,7 +10,8 @@ from datetime import time
 from telegram.ext import Application
 
 from bot.context import SERVICES, BotContext, Services
-from bot.outbox_sender import send_now, sender
+from bot.outbox_sender import WORKER, send_now, sender
+from bot.rate_limit import LaneRateLimiter
 from bot.settings import Settings
 from core.services.daily import run_daily
 from core.services.servicing import business_dates_to_run
@@ -52,8 +53,12 @@ async def expire_requests(context: BotContext) -> None:
 
 
 async def drain_job(context: BotContext) -> None:
-    if not await _leading(context):
-        return
+    """Every worker drains: each sends the notices it claims (bot.outbox_sender), at its
+    part of the bot's rate, which is shared out again at each tick as workers come and go."""
+    worker = context.bot_data.get(WORKER)
+    limiter = getattr(context.bot, "rate_limiter", None)
+    if worker is not None and isinstance(limiter, LaneRateLimiter):
+        limiter.share(await worker.workers())
     counts = await sender(context).drain()
     if counts.sent or counts.retried or counts.blocked or counts.failed:
         log.info("outbox: %s", counts)

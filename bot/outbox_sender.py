@@ -26,6 +26,7 @@ from bot.notices import render
 from bot.rate_limit import BULK, retry_after
 from bot.report import chart
 from core.outbox import Lane, NoticeKind, OutboxMessage
+from core.ports import Worker
 from core.services.cover import display_name
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,11 @@ class OutboxSender:
     limiter's interactive lane, while bulk sends leave room for them (bot.rate_limit)."""
 
     def __init__(self, bot: Bot, services: Services, batch: int = 50,
-                 concurrency: int = 8) -> None:
+                 concurrency: int = 8, worker: Worker | None = None) -> None:
         self._bot = bot
+        # Of several processes serving the book, this one: they all drain, each sending
+        # what it has claimed. Alone (SQLite, a test) it sends what is due.
+        self._worker = worker
         self._limited = getattr(bot, "rate_limiter", None) is not None  # lanes need one
         self._services = services
         self._batch = batch
@@ -102,9 +106,7 @@ class OutboxSender:
         for _ in range(max_batches):
             if self.stopping:
                 break
-            found = self._services
-            async with found.uow.read() as tx:
-                due = await tx.outbox.due(found.clock.now(), self._batch, lane)
+            due = await self._next_batch(lane)
             if not due:
                 break
             by_recipient: dict[int, list[OutboxMessage]] = {}
@@ -120,6 +122,18 @@ class OutboxSender:
             if counts.rate_limited:
                 break
         return counts
+
+    async def _next_batch(self, lane: Lane) -> list[OutboxMessage]:
+        found, worker = self._services, self._worker
+        if worker is None or not worker.shared:
+            async with found.uow.read() as tx:
+                return await tx.outbox.due(found.clock.now(), self._batch, lane)
+        if not await worker.present():
+            return []  # cut off from the others: a claim would not stand, send nothing
+        async with found.uow() as tx:
+            due = await tx.outbox.claim(found.clock.now(), self._batch, lane, worker.id)
+            await tx.commit()
+        return due
 
     async def _send_in_order(self, messages: list[OutboxMessage], counts: DrainCounts,
                              slots: asyncio.Semaphore) -> None:
@@ -247,12 +261,14 @@ class OutboxSender:
 
 
 SENDER = "outbox_sender"
+WORKER = "worker"  # bot_data key of this process's core.ports.Worker
 
 
 def sender(holder: Application | BotContext) -> OutboxSender:
     """The one sender of this process (wiring kept in bot_data, made on first use)."""
     if SENDER not in holder.bot_data:
-        holder.bot_data[SENDER] = OutboxSender(holder.bot, holder.bot_data[SERVICES])
+        holder.bot_data[SENDER] = OutboxSender(holder.bot, holder.bot_data[SERVICES],
+                                               worker=holder.bot_data.get(WORKER))
     return holder.bot_data[SENDER]
 
 

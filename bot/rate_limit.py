@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -31,8 +32,9 @@ BULK = "bulk"
 class LaneRateLimiter(BaseRateLimiter[str]):
     def __init__(self, overall_max_rate: float, max_retries: int = 3, reserve: int = 2,
                  group_max_rate: float = 20, group_period: float = 60) -> None:
-        self._overall = AsyncLimiter(overall_max_rate, 1)
-        self._reserve = min(reserve, max(0, int(overall_max_rate) - 1))
+        self._max_rate, self._wanted_reserve = overall_max_rate, reserve
+        self._overall = _bucket(overall_max_rate)
+        self._reserve = self._reserve_of(overall_max_rate)
         self._max_retries = max_retries
         self._group_rate, self._group_period = group_max_rate, group_period
         self._groups: dict[int | str, AsyncLimiter] = {}
@@ -40,6 +42,27 @@ class LaneRateLimiter(BaseRateLimiter[str]):
         # When Telegram lets the bot send again (loop time): the latest end of every 429
         # seen, so neither a request that finishes nor a shorter 429 ends a longer pause.
         self._paused_until = 0.0
+
+    def _reserve_of(self, rate: float) -> int:
+        return min(self._wanted_reserve, max(0, int(rate) - 1))
+
+    @property
+    def rate(self) -> float:
+        """The requests a second this process may send now."""
+        return self._overall.max_rate / self._overall.time_period
+
+    def share(self, workers: int) -> None:
+        """Take this process's part of the bot's rate, as one of ``workers`` processes
+        sending for the same bot: Telegram's limit is the bot's, not each process's. Parts
+        are equal (the load balancer spreads people evenly, and every worker drains the
+        outbox), so the deployment stays within the rate without asking anyone per send."""
+        rate = self._max_rate / max(1, workers)
+        if math.isclose(rate, self.rate):
+            return
+        log.info("sending at %.1f a second: one of %d workers", rate, workers)
+        # Requests already waiting finish on the old bucket: at most one bucket's worth.
+        self._overall = _bucket(rate)
+        self._reserve = self._reserve_of(rate)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -81,7 +104,7 @@ class LaneRateLimiter(BaseRateLimiter[str]):
         async with self._bulk_turn:  # one bulk request at the gate at a time, in order
             # Polled, not awaited on an event: the bucket drains with time, not on a signal.
             while not self._overall.has_capacity(self._reserve + 1):  # noqa: ASYNC110
-                await asyncio.sleep(1 / self._overall.max_rate)
+                await asyncio.sleep(1 / self.rate)
             # Capacity was just seen and nothing ran since: this takes it without waiting.
             await self._overall.acquire()
 
@@ -97,6 +120,12 @@ class LaneRateLimiter(BaseRateLimiter[str]):
                         del self._groups[key]
             self._groups[chat_id] = AsyncLimiter(self._group_rate, self._group_period)
         return self._groups[chat_id]
+
+
+def _bucket(rate: float) -> AsyncLimiter:
+    """``rate`` requests a second; below one, one request a period of 1/rate seconds (a
+    bucket must hold at least the one request it lets through)."""
+    return AsyncLimiter(rate, 1) if rate >= 1 else AsyncLimiter(1, 1 / rate)
 
 
 def retry_after(error: RetryAfter) -> timedelta:

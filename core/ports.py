@@ -225,6 +225,9 @@ class OutboxRepository(Protocol):
     async def due(self, now: datetime, limit: int,
                   lane: Lane = Lane.BULK) -> list[OutboxMessage]: ...
 
+    async def claim(self, now: datetime, limit: int, lane: Lane,
+                    worker: int) -> list[OutboxMessage]: ...
+
     async def mark_sent(self, message_id: int, telegram_message_id: int | None) -> None: ...
 
     async def retry_at(self, message_id: int, at: datetime, error: str,
@@ -331,3 +334,17 @@ class UnitOfWorkFactory(Protocol):
     def read(self) -> ReadUnit:
         """A unit that only reads: never waits for writers, and has no commit."""
         ...
+
+
+class Worker(Protocol):
+    """This process, as one of those serving a book (storage.leadership.WorkerPresence).
+    Work it claims is marked with its ``id``, and stands while it is present."""
+
+    id: int
+
+    @property
+    def shared(self) -> bool: ...  # whether other processes may serve the book
+
+    async def present(self) -> bool: ...
+
+    async def workers(self) -> int: ...

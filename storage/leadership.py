@@ -1,21 +1,34 @@
-"""One process of a deployment at a time does a piece of work that must not be done once per
-process: registering the webhook, and running the periodic jobs.
+"""Who, of the processes serving one book, does what.
 
-On PostgreSQL the leader is whoever holds a session advisory lock named for the work, on a
-connection of its own. The server lets it go when that connection ends, by release, exit,
-crash or a cut network, so another process takes the work over at its next try; nothing has
-to notice the leader died. SQLite books are served by one process by design: it leads."""
+- **Leadership**: one process of a deployment at a time does a piece of work that must not
+  be done once per process: registering the webhook, and running the periodic jobs.
+- **WorkerPresence**: each process says it is alive, under an id of its own, so the others
+  know whose claims on shared work (the outbox's rows) still stand.
+
+Both are session advisory locks on PostgreSQL, each on a connection of its own. The server
+lets a lock go when its connection ends, by release, exit, crash or a cut network, so
+nothing has to notice a process died: the next try of another process sees it. SQLite books
+are served by one process by design: it leads, and it is the only worker there is."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
+import secrets
 from pathlib import Path
 
 from storage.location import is_postgres_url, redacted
 
 log = logging.getLogger(__name__)
+# The first key of the workers' two-key advisory locks (the second is the worker's id), so
+# pg_locks lists this book's workers apart from every other advisory lock: "DH" and 1.
+WORKERS = 0x44480001
+# This book's live workers' ids: those whose lock the server holds now, in this database.
+LIVE_WORKERS = (
+    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+    f" AND classid = {WORKERS} AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 
 
 def lock_key(name: str) -> int:
@@ -24,29 +37,34 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-class Leadership:
+class _SessionLock:
+    """A session advisory lock held on a connection of its own, for as long as it lives."""
+
     def __init__(self, location: str | Path, name: str) -> None:
         self._location = location
         self.name = name
         self._conn = None
         # Jobs tick at once (the outbox, expiry, servicing): one asyncpg connection takes
-        # one query at a time, and a second would fail as if the lead were lost.
+        # one query at a time, and a second would fail as if the lock were lost.
         self._lock = asyncio.Lock()
 
     @property
     def shared(self) -> bool:
-        """Whether other processes may serve this book (and so may lead instead)."""
+        """Whether other processes may serve this book."""
         return is_postgres_url(self._location)
 
-    async def try_lead(self) -> bool:
-        """Lead if no other process does; True while this one leads. Cheap to call at every
-        tick of a job: one round trip while held."""
+    async def _take(self, conn) -> bool:
+        """Try for the lock on the fresh connection ``conn``; True if taken."""
+        raise NotImplementedError
+
+    async def _hold(self) -> bool:
+        """True while the lock is this process's: one round trip while held."""
         if not self.shared:
             return True
         async with self._lock:
-            return await self._try_lead()
+            return await self._hold_locked()
 
-    async def _try_lead(self) -> bool:
+    async def _hold_locked(self) -> bool:
         import asyncpg
 
         from storage.pg.db import connect
@@ -56,18 +74,17 @@ class Leadership:
                 await self._conn.fetchval("SELECT 1")  # still ours while the session lives
                 return True
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("lost the %s leadership's connection; trying to lead again",
-                            self.name)
+                log.warning("lost the %s lock's connection; trying again", self.name)
                 self._conn.terminate()
                 self._conn = None
         try:
             conn = await connect(str(self._location))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            log.warning("cannot reach %s to lead %s: %s", redacted(str(self._location)),
+            log.warning("cannot reach %s for %s: %s", redacted(str(self._location)),
                         self.name, type(error).__name__)
             return False
         try:
-            won = await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(self.name))
+            won = await self._take(conn)
         except BaseException:
             conn.terminate()
             raise
@@ -75,7 +92,6 @@ class Leadership:
             await conn.close()
             return False
         self._conn = conn
-        log.info("this process leads %s", self.name)
         return True
 
     async def release(self) -> None:
@@ -83,3 +99,57 @@ class Leadership:
             if self._conn is not None:
                 conn, self._conn = self._conn, None
                 await conn.close()  # the session's advisory locks end with it
+
+
+class Leadership(_SessionLock):
+    async def try_lead(self) -> bool:
+        """Lead if no other process does; True while this one leads. Cheap to call at every
+        tick of a job."""
+        return await self._hold()
+
+    async def _take(self, conn) -> bool:
+        won = await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(self.name))
+        if won:
+            log.info("this process leads %s", self.name)
+        return won
+
+
+class WorkerPresence(_SessionLock):
+    """This process as one of the book's workers. Its ``id`` marks the work it has claimed;
+    a claim whose worker is no longer present is anyone's to take."""
+
+    def __init__(self, location: str | Path) -> None:
+        super().__init__(location, "worker")
+        self.id = self._new_id()
+
+    @staticmethod
+    def _new_id() -> int:
+        return 1 + secrets.randbelow(2**31 - 1)  # a positive int4: the lock's second key
+
+    async def present(self) -> bool:
+        """Be present (again, after a lost connection); True while this process is."""
+        return await self._hold()
+
+    async def _take(self, conn) -> bool:
+        # The lock proves the id unique among live workers: if a live one has it, take
+        # another. Claims under an id of a dead worker are ours then, as they are anyone's.
+        for _ in range(8):
+            if await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", WORKERS, self.id):
+                log.info("this process is worker %s", self.id)
+                return True
+            self.id = self._new_id()
+        return False
+
+    async def workers(self) -> int:
+        """How many workers serve the book now, this one included (1 on SQLite)."""
+        if not await self.present():
+            return 1  # cut off from the others: count on ourselves alone
+        import asyncpg
+
+        async with self._lock:
+            if self._conn is None:  # released meanwhile: stopping
+                return 1
+            try:
+                return await self._conn.fetchval(f"SELECT count(*) FROM ({LIVE_WORKERS}) w")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                return 1  # the next try reconnects

@@ -18,6 +18,7 @@ import pytest
 from bench.servicing import build
 from core.clock import FixedClock
 from storage.engine import open_book
+from storage.leadership import WorkerPresence
 from storage.pg.copy import copy_to_postgres
 from storage.uow import StorageUnitOfWorkFactory
 from tests.support.scheduled_work import GROWING, clock_for_the_book, run_scheduled_work
@@ -80,9 +81,12 @@ def plans(postgres_server, tmp_path_factory):
         start = log.stat().st_size
         clock = clock_for_the_book()
         db = await open_book(url, clock)
+        worker = WorkerPresence(url)  # so the outbox is drained by claims, as in production
         try:
-            await run_scheduled_work(StorageUnitOfWorkFactory(db, clock), clock)
+            assert await worker.present()
+            await run_scheduled_work(StorageUnitOfWorkFactory(db, clock), clock, worker)
         finally:
+            await worker.release()
             await db.close()
         with log.open(errors="replace") as f:
             f.seek(start)

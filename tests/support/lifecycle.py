@@ -261,7 +261,9 @@ def script() -> list[Step]:
 
 # Columns that record when or through which message something happened, or a random
 # secret: they differ between any two runs and say nothing about the book.
-VOLATILE = re.compile(r"(_at|^token_salt|^token_hash|message_id|^last_error|^attempts)$")
+# claimed_by: which worker sent a notice, a random id per process (and none on SQLite).
+VOLATILE = re.compile(r"(_at|^token_salt|^token_hash|message_id|^last_error|^attempts"
+                      r"|^claimed_by)$")
 SKIP_TABLES = {"schema_migrations"}
 
 

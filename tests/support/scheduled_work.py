@@ -54,14 +54,16 @@ def clock_for_the_book() -> FixedClock:
     return FixedClock(datetime(2027, 3, 15, 2, tzinfo=UTC))
 
 
-async def run_scheduled_work(uow: StorageUnitOfWorkFactory, clock: FixedClock) -> None:
-    """Every scheduled path once, on a book from bench.servicing.build."""
+async def run_scheduled_work(uow: StorageUnitOfWorkFactory, clock: FixedClock,
+                             worker=None) -> None:
+    """Every scheduled path once, on a book from bench.servicing.build; the outbox drained
+    by claims when a (present) ``worker`` of a shared book is given."""
     for day in (DAY, DAY + timedelta(days=1)):  # a due date, then a retry day
         clock.set(datetime.combine(day, datetime.min.time(), tzinfo=TZ) + timedelta(hours=6))
         await run_daily(uow, clock, TZ, ServicingPolicy(), RiskPolicy(), OPERATORS, [day])
     await cover.expire_due(uow, now=clock.now())
     found = services_for(uow, clock)
-    sender = OutboxSender(QuietBot(), found, batch=200)
+    sender = OutboxSender(QuietBot(), found, batch=200, worker=worker)
     for lane in Lane:
         await sender.drain(max_batches=3, lanes=(lane,))
     async with uow.read() as tx:  # what /ops and /healthz read

@@ -61,3 +61,50 @@ async def test_a_reply_goes_ahead_of_a_queue_of_bulk_sends():
     await asyncio.gather(*bulk)
     assert sorted(order) == sorted(["reply", *(f"bulk{k}" for k in range(15))])
     assert [n for n in order if n.startswith("bulk")] == [f"bulk{k}" for k in range(15)]
+
+
+async def test_workers_share_the_bots_rate():
+    limiter = LaneRateLimiter(overall_max_rate=4)
+    limiter.share(2)  # two processes send for one bot: each may send half
+    assert limiter.rate == 2
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def send():
+        return True
+
+    for _ in range(6):
+        await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": 1}, None)
+    # The bucket holds two; the other four drip out at two a second.
+    assert loop.time() - started >= 1.8
+    limiter.share(8)  # below one a second: one request every two seconds, not none
+    assert limiter.rate == 0.5
+    limiter.share(1)
+    assert limiter.rate == 4
+
+
+async def test_each_outbox_tick_shares_the_rate_among_the_workers_there_are_now():
+    from types import SimpleNamespace
+
+    from bot.jobs import drain_job
+    from bot.outbox_sender import SENDER, WORKER, DrainCounts
+
+    class Workers:
+        shared, id, count = True, 7, 3
+
+        async def workers(self):
+            return self.count
+
+    class Sender:
+        async def drain(self):
+            return DrainCounts()
+
+    limiter = LaneRateLimiter(overall_max_rate=30)
+    workers = Workers()
+    context = SimpleNamespace(bot=SimpleNamespace(rate_limiter=limiter),
+                              bot_data={WORKER: workers, SENDER: Sender()})
+    await drain_job(context)
+    assert limiter.rate == 10
+    workers.count = 1  # the others stopped
+    await drain_job(context)
+    assert limiter.rate == 30
