@@ -12,6 +12,7 @@ from bot.book import open_database
 from bot.commands import bot_commands
 from bot.context import CONTEXT_TYPES, SERVICES, Services
 from bot.i18n import Texts
+from bot.inbox import INBOX, Inbox, take_over_orphans
 from bot.jobs import JOBS_LEADER, schedule_jobs
 from bot.metrics import Metrics
 from bot.ordering import PerUserUpdateProcessor
@@ -27,6 +28,7 @@ from core.services.people import People
 from core.services.risk import RiskDesk, announce_open_alerts
 from core.users import Language
 from storage.db import Database
+from storage.inbox import InboxLog
 from storage.leadership import Leadership, WorkerPresence
 from storage.uow import StorageUnitOfWorkFactory
 
@@ -93,6 +95,13 @@ def build_application(settings: Settings, clock: Clock | None = None,
             risk=RiskDesk(uow, clock, settings.risk_policy, settings.tz, settings.operator_ids),
             database_path=settings.database_path)
         await app.bot_data[WORKER].present()  # one of the book's workers from now on
+        inbox = app.bot_data[INBOX] = Inbox(InboxLog(db, clock), clock,
+                                            app.bot_data[WORKER], settings.inbox_sealer())
+        fetching.inbox = inbox
+        if isinstance(app.update_processor, PerUserUpdateProcessor):
+            app.update_processor.inbox = inbox
+        # What the last run kept but had not handled goes first, before anything new.
+        await take_over_orphans(app)
         fetching.services = app.bot_data[SERVICES]  # from now on, payments book on arrival
         # Alerts raised where no operator was known (a migration, the command line) reach
         # operators now; the outbox drains them once the bot runs.
@@ -103,6 +112,12 @@ def build_application(settings: Settings, clock: Clock | None = None,
 
     async def post_shutdown(app: Application) -> None:
         await app.bot_data[JOBS_LEADER].release()  # another process may lead the jobs now
+        inbox: Inbox | None = app.bot_data.get(INBOX)
+        if inbox is not None:  # handlers have finished: record them, none is run again
+            try:
+                await inbox.flush()
+            except Exception:  # the next run handles them again, which changes nothing
+                log.warning("could not record the last handled updates", exc_info=True)
         await app.bot_data[WORKER].release()  # what it had claimed is anyone's now
         db: Database | None = app.bot_data.pop(DATABASE, None)
         if db is not None:

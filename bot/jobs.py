@@ -10,6 +10,7 @@ from datetime import time
 from telegram.ext import Application
 
 from bot.context import SERVICES, BotContext, Services
+from bot.inbox import INBOX, take_over_orphans
 from bot.outbox_sender import WORKER, send_now, sender
 from bot.rate_limit import LaneRateLimiter
 from bot.settings import Settings
@@ -64,6 +65,15 @@ async def drain_job(context: BotContext) -> None:
         log.info("outbox: %s", counts)
 
 
+async def inbox_job(context: BotContext) -> None:
+    """Every worker takes over the kept updates of workers that are gone, and forgets
+    handled ones past their day (bot.inbox)."""
+    await take_over_orphans(context.application)
+    inbox = context.bot_data.get(INBOX)
+    if inbox is not None:
+        await inbox.forget_handled()
+
+
 class JobContext:
     """What PTB hands a job callback, for running a job now rather than at its hour (the
     demo moving through business dates; tests)."""
@@ -83,4 +93,5 @@ def schedule_jobs(app: Application, settings: Settings) -> None:
     jobs.run_once(servicing_job, 5, name="servicing-catch-up")
     jobs.run_repeating(drain_job, interval=settings.outbox_interval_seconds, first=1,
                        name="outbox")
+    jobs.run_repeating(inbox_job, interval=5, first=5, name="inbox")
     jobs.run_repeating(expire_requests, interval=60, first=10, name="expire-cover-requests")

@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.inbox import Inbox
 from bot.logs import UPDATE_ID
 from bot.metrics import Metrics, update_type
 
@@ -23,6 +24,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._metrics = metrics
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # how many updates of each user are in flight
+        self.inbox: Inbox | None = None  # set once the database is open (bot.inbox)
 
     async def process_update(self, update: object, coroutine: Awaitable[object]) -> None:
         # The user's own lock first, the shared slot second: a user with a queue of updates
@@ -45,8 +47,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._locks[key]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        inbox = self.inbox
+        if inbox is not None and update_id is not None and not inbox.should_handle(update_id):
+            coroutine.close()  # type: ignore[attr-defined]  # another's, or a copy
+            return
         # Every log line written while handling carries the update's id.
-        token = UPDATE_ID.set(update.update_id if isinstance(update, Update) else None)
+        token = UPDATE_ID.set(update_id)
         started = time.perf_counter()
         try:
             await coroutine
@@ -54,6 +61,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             UPDATE_ID.reset(token)
             if self._metrics is not None:
                 self._metrics.handled(update_type(update), started)
+        if inbox is not None and update_id is not None:
+            # Done, however it ended: the error handler has told the person; an update
+            # that makes a handler fail would fail again at every run.
+            await inbox.handled(update_id)
 
     async def initialize(self) -> None:
         pass

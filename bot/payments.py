@@ -21,6 +21,7 @@ from telegram.request import RequestData
 
 from bot.context import Services
 from bot.http import AiohttpRequest
+from bot.inbox import Inbox
 from core.events import user_actor
 from core.ledger import PostedTransfer
 from core.money import Money
@@ -90,11 +91,13 @@ def payment_in(update: dict) -> Payment | None:
 
 
 class PaymentBookingRequest(AiohttpRequest):
-    """The getUpdates request: books payments before the batch can be confirmed."""
+    """The getUpdates request: books payments, and keeps the batch in the inbox
+    (bot.inbox), before the batch can be confirmed."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.services: Services | None = None  # set once the database is open
+        self.inbox: Inbox | None = None
         self.on_failure: Callable[[], None] | None = None  # counts it for /metrics
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
@@ -113,4 +116,9 @@ class PaymentBookingRequest(AiohttpRequest):
                     if self.on_failure is not None:
                         self.on_failure()
                     raise
+            if self.inbox is not None and b'"update_id"' in payload:  # not an empty batch
+                # Raising fails this fetch here too: nothing is confirmed, it comes again.
+                updates = json.loads(payload).get("result")
+                if isinstance(updates, list):
+                    await self.inbox.accept_batch([u for u in updates if isinstance(u, dict)])
         return status, payload

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +24,9 @@ from core.risk import RiskPolicy
 from core.services.cover import CoverConfig
 from core.services.servicing import ServicingPolicy
 from storage.location import POSTGRES_SCHEMES, redacted
+
+if TYPE_CHECKING:
+    from bot.inbox import Sealer
 
 BOTFATHER_HINT = (
     "TELEGRAM_BOT_TOKEN is not set: open @BotFather in Telegram (https://t.me/BotFather), "
@@ -327,6 +330,11 @@ class Settings(BaseSettings):
 
     def identity_hasher(self) -> IdentityHasher:
         return IdentityHasher(*self._keys())
+
+    def inbox_sealer(self) -> Sealer:
+        from bot.inbox import Sealer  # the inbox needs Telegram; the command line does not
+
+        return Sealer(*self._keys())
 
     def missing_for_run(self) -> list[str]:
         """What ``daihuan run`` cannot start without, as hints for a person."""

@@ -21,6 +21,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.context import services
+from bot.inbox import INBOX, Inbox
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.payments import book, payment_in
 
@@ -87,6 +88,16 @@ class WebServer:
                               update.update_id)
                 self._metrics.payments_unbooked.inc()
                 return web.Response(status=500)
+        inbox: Inbox | None = self._app.bot_data.get(INBOX)
+        if inbox is not None:
+            try:  # acknowledged only once kept: a crash from here on loses nothing
+                ours = await inbox.accept([data])
+            except Exception:
+                log.exception("could not keep update %s; Telegram will resend",
+                              update.update_id)
+                return web.Response(status=500)
+            if update.update_id not in ours:
+                return web.Response(status=200)  # sent again: handled here or by another
         await self._app.update_queue.put(update)
         return web.Response(status=200)
 

@@ -295,6 +295,20 @@ class EventLog(Protocol):
 
     async def append_many(self, events: list[Event]) -> None: ...
 
+class InboxLog(Protocol):
+    """Telegram's updates, kept from arrival until handled (bot.inbox); each call is
+    atomic by itself, outside any unit of work (storage.inbox)."""
+
+    async def accept(self, updates: list[tuple[int, int | None, bytes, bytes]],
+                     worker: int) -> set[int]: ...
+
+    async def handled(self, update_ids: list[int]) -> None: ...
+
+    async def orphans(self, worker: int, limit: int) -> list[tuple[int, bytes | None]]: ...
+
+    async def forget_handled(self, before: datetime, limit: int = 1000) -> int: ...
+
+
 class ReadUnit(Protocol):
     """Reads for one answer (a /bills page, a notice's names): the repositories, nothing to
     commit. Its writes fail (the SQLite reader connection is query_only)."""

@@ -10,6 +10,7 @@ from telegram.ext import Application
 
 from bot.composition import ALLOWED_UPDATES, build_application
 from bot.demo.botapi import FakeBotApi, FakePerson
+from bot.inbox import INBOX
 from bot.settings import Settings
 from core.clock import Clock
 
@@ -57,7 +58,7 @@ class LocalBot:
         return self.api.person(user_id, first_name, language_code, **kwargs)
 
     async def drained(self, timeout: float = 5.0) -> None:
-        """Every update pushed so far was fetched and fully handled."""
+        """Every update pushed so far was fetched, fully handled and recorded as handled."""
         assert self.app is not None
         deadline = time.monotonic() + timeout
         processor = self.app.update_processor
@@ -67,6 +68,9 @@ class LocalBot:
                 await asyncio.sleep(0.02)  # let a just-started handler register
                 if (self.app.update_queue.empty()
                         and processor.current_concurrent_updates == 0):
+                    inbox = self.app.bot_data.get(INBOX)
+                    if inbox is not None:  # and recorded as handled: no write left to do
+                        await inbox.flush()
                     return
             await asyncio.sleep(0.01)
         raise TimeoutError("updates still being handled")

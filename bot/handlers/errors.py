@@ -29,9 +29,10 @@ async def on_error(update: object, context: BotContext) -> None:
     if update.callback_query is not None:
         try:
             # A handler may have answered the press before it failed; Telegram takes one
-            # answer per press, so a refused answer means: say it in the chat instead.
-            await update.callback_query.answer(text, show_alert=True)
-            return
+            # answer per press, so a refused answer (False, bot.telegram_bot) means: say it
+            # in the chat instead.
+            if await update.callback_query.answer(text, show_alert=True):
+                return
         except TelegramError:
             pass
     if update.effective_chat is not None:

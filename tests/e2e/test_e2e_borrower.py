@@ -261,6 +261,8 @@ async def test_bills_pages_overdue_marks_and_frozen_user(bot):
 
     # A frozen user can read but not buy.
     await verify(bot, ann, number=resident_id(date(1985, 3, 3)))
+    # A plain sqlite3 write blocks this loop, which the bot shares: let it finish first.
+    await bot.drained()
     conn = sqlite3.connect(bot.db_path)
     conn.execute("UPDATE users SET frozen_reason = 'review', frozen_at = 'now' WHERE id = 2020")
     conn.commit()

@@ -23,10 +23,13 @@ def book(path):
     try:
         tables = [t for (t,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN"
-            " ('users', 'sqlite_sequence')")]
+            " ('users', 'sqlite_sequence', 'inbox')")]
         state = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
-        # Seeing people is the one change allowed: their rows and the count of them.
+        # Seeing people is the one change allowed: their rows and the count of them; and
+        # the inbox's record of each update, which keeps nothing of it once handled.
         state["book_totals"] = [row for row in state["book_totals"] if row[0] != "users"]
+        assert conn.execute("SELECT count(*) FROM inbox WHERE body IS NOT NULL"
+                            " AND handled_at IS NOT NULL").fetchone() == (0,)
         return state
     finally:
         conn.close()

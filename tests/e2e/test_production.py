@@ -101,6 +101,24 @@ async def test_webhook_takes_updates_with_the_secret_and_refuses_without(tmp_pat
     assert api.webhook is not None  # a stop leaves the webhook: Telegram keeps updates
 
 
+async def test_an_update_posted_again_is_handled_once(tmp_path):
+    async with running(tmp_path, webhook=True) as (api, http, base):
+        jane = api.person(3005, "Jane", "en")
+        start = {"update_id": 777, "message": {
+            "message_id": 1, "date": 0, "chat": jane.chat, "from": jane.user, "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
+        # Telegram posts again when it did not hear the 200 in time: kept the first time,
+        # the second finds it kept and is answered 200 without being handled again.
+        for _ in range(3):
+            async with http.post(base + "/hook/telegram", json=start, headers={
+                    "X-Telegram-Bot-Api-Secret-Token": SECRET}) as answer:
+                assert answer.status == 200
+        assert "Hello, Jane" in (await jane.reply()).text
+        await asyncio.sleep(0.3)
+        assert jane.unread() == []
+        assert q(tmp_path / "bot.db", "SELECT update_id, body IS NULL FROM inbox") == [(777, 1)]
+
+
 async def test_a_webhook_request_in_flight_at_stop_is_finished_not_lost(tmp_path, monkeypatch):
     """SIGTERM while a payment is being booked and a handler is running: the request ends,
     its update is handled, the payer told, and the bot still stops promptly."""
