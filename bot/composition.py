@@ -99,7 +99,7 @@ def build_application(settings: Settings, clock: Clock | None = None,
                                             app.bot_data[WORKER], settings.inbox_sealer())
         fetching.inbox = inbox
         if isinstance(app.update_processor, PerUserUpdateProcessor):
-            app.update_processor.inbox = inbox
+            app.update_processor.attach(inbox, app)
         # What the last run kept but had not handled goes first, before anything new.
         await take_over_orphans(app)
         fetching.services = app.bot_data[SERVICES]  # from now on, payments book on arrival

@@ -6,6 +6,13 @@ or SIGKILLed after that point leaves what it had not handled in the inbox; anoth
 (or the next run of the one process on SQLite) takes it over as an orphan and handles it.
 An update Telegram sends again finds its id taken and is not handled twice.
 
+Each user's updates are handled one at a time and in update-id order across the
+deployment: under the user's turn (storage.leadership.WorkerPresence.turn), a worker first
+handles that user's updates kept before this one and not yet handled (another worker's,
+slower, or a gone one's), then this one, and records them handled before the turn ends,
+so whoever takes the turn next finds them done. On SQLite the one process's own order
+(bot.ordering) is the order, and no turn is taken.
+
 Handling is at least once: an update whose handler committed its effects just before the
 process died is handled again after. Every handler re-checks the state it acts on (a
 button pressed twice does what it does once), so the second time changes nothing.
@@ -22,6 +29,8 @@ import json
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from cryptography.exceptions import InvalidTag
@@ -71,11 +80,24 @@ def _derive(key: bytes) -> bytes:
     return hmac.new(key, b"daihuan: inbox sealing key", hashlib.sha256).digest()
 
 
+class Turn:
+    """One update's handling under its user's turn (``Inbox.turn``)."""
+
+    def __init__(self, earlier: list[dict], due: bool) -> None:
+        self.earlier = earlier  # the user's updates kept before it, to handle first, in order
+        self.due = due  # False: handled already (by another worker, before a later one)
+        self.done: list[int] = []
+
+    def handled(self, update_id: int) -> None:
+        self.done.append(update_id)
+
+
 class Inbox:
     def __init__(self, log: InboxLog, clock: Clock, worker: Worker, sealer: Sealer) -> None:
         self._log, self._clock = log, clock
         self._worker, self._sealer = worker, sealer
-        self._here: set[int] = set()  # kept, and queued or being handled in this process
+        # Kept, and queued or being handled in this process: update id → whose (whose()).
+        self._here: dict[int, int | None] = {}
         self._elsewhere: set[int] = set()  # fetched again, but not this process's to handle
         self._done: list[int] = []  # handled, not yet recorded (flush)
         self._begun: OrderedDict[int, None] = OrderedDict()  # the latest begun here
@@ -95,7 +117,8 @@ class Inbox:
         if not rows:
             return set()
         ours = await self._log.accept(rows, self._worker.id)
-        self._here |= ours
+        self._here.update((update_id, who) for update_id, who, _, _ in rows
+                          if update_id in ours)
         return ours
 
     async def accept_batch(self, updates: list[dict]) -> None:
@@ -119,6 +142,50 @@ class Inbox:
         if len(self._begun) > _BEGUN:
             self._begun.popitem(last=False)  # long handled: the table refuses its copies
         return True
+
+    @asynccontextmanager
+    async def turn(self, update_id: int) -> AsyncIterator[Turn]:
+        """Handle ``update_id`` in its user's turn: what the turn gives (``Turn.earlier``,
+        then the update itself if ``Turn.due``) is handled in the block, each marked with
+        ``Turn.handled``; they are recorded handled before the turn is let go."""
+        user = self._here.get(update_id)
+        if user is None or not self._worker.shared:  # one process: its own order holds
+            turn = Turn([], True)
+            yield turn
+            for done in turn.done:
+                await self.handled(done)
+            return
+        async with self._worker.turn(user):
+            turn = Turn([], False)
+            for waiting, body in await self._log.waiting(user, update_id):
+                if waiting == update_id:
+                    turn.due = True
+                elif waiting in self._begun:  # handled here; only its record is late
+                    turn.handled(waiting)
+                elif (earlier := self._open(waiting, body)) is None:
+                    turn.handled(waiting)  # cannot be handled by anyone: recorded, dropped
+                else:
+                    self._begun[waiting] = None  # a copy queued here is passed over
+                    turn.earlier.append(earlier)
+            if not turn.due:
+                self._here.pop(update_id, None)  # another worker handled it
+            try:
+                yield turn
+            finally:
+                # Before the turn ends, so the worker that takes it next finds them done.
+                await self._record(turn.done)
+
+    async def _record(self, done: list[int]) -> None:
+        if not done:
+            return
+        try:
+            await self._log.handled(done)
+        except Exception:  # kept as not done: the next flush tries again
+            log.exception("could not record handled updates")
+            self._done.extend(done)
+            return
+        for update_id in done:
+            self._here.pop(update_id, None)
 
     async def handled(self, update_id: int) -> None:
         """Record ``update_id`` as done: within a few milliseconds, with the others done
@@ -146,24 +213,29 @@ class Inbox:
         except BaseException:
             self._done = done + self._done
             raise
-        self._here.difference_update(done)
+        for update_id in done:
+            self._here.pop(update_id, None)
 
     async def orphans(self, limit: int = 100) -> list[dict]:
         """Kept updates whose worker is gone, taken over to handle here, oldest first."""
         taken = await self._log.orphans(self._worker.id, limit)
         found = []
         for update_id, body in taken:
-            try:
-                update = json.loads(self._sealer.open(body or b""))
-            except ValueError:
-                log.error("kept update %s cannot be opened (ID_HASH_KEY changed?); dropped",
-                          update_id)
-                self._here.add(update_id)
+            update = self._open(update_id, body)
+            self._here[update_id] = None if update is None else whose(update)
+            if update is None:
                 await self.handled(update_id)
-                continue
-            self._here.add(update_id)
-            found.append(update)
+            else:
+                found.append(update)
         return found
+
+    def _open(self, update_id: int, body: bytes | None) -> dict | None:
+        try:
+            return json.loads(self._sealer.open(body or b""))
+        except ValueError:
+            log.error("kept update %s cannot be opened (ID_HASH_KEY changed?); dropped",
+                      update_id)
+            return None
 
     async def forget_handled(self) -> int:
         return await self._log.forget_handled(self._clock.now() - KEEP_HANDLED)

@@ -2,6 +2,7 @@
 
 PTB's ``concurrent_updates(True)`` would let a user's quick second message overtake the
 first; one lock per user id keeps conversations in order without serialising everyone.
+Across the processes serving one PostgreSQL book, the user's turn (bot.inbox) does the same.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from collections.abc import Awaitable
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.inbox import Inbox
 from bot.logs import UPDATE_ID
@@ -24,7 +25,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._metrics = metrics
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # how many updates of each user are in flight
-        self.inbox: Inbox | None = None  # set once the database is open (bot.inbox)
+        self.inbox: Inbox | None = None  # set once the database is open (attach)
+        self._app: Application | None = None
 
     async def process_update(self, update: object, coroutine: Awaitable[object]) -> None:
         # The user's own lock first, the shared slot second: a user with a queue of updates
@@ -46,14 +48,36 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._users[key]
                 del self._locks[key]
 
+    def attach(self, inbox: Inbox, app: Application) -> None:
+        """Once the database is open: updates are handled through ``inbox`` (bot.inbox),
+        and those it hands over from other workers are dispatched to ``app``'s handlers."""
+        self.inbox, self._app = inbox, app
+
     async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         inbox = self.inbox
-        if inbox is not None and update_id is not None and not inbox.should_handle(update_id):
+        if inbox is None or update_id is None:
+            await self._handle(update, coroutine)
+            return
+        if not inbox.should_handle(update_id):
             coroutine.close()  # type: ignore[attr-defined]  # another's, or a copy
             return
+        async with inbox.turn(update_id) as turn:
+            for raw in turn.earlier:  # the user's, kept before it by another worker: first
+                earlier = Update.de_json(raw, self._app.bot)
+                await self._handle(earlier, self._app.process_update(earlier))
+                turn.handled(earlier.update_id)
+            if not turn.due:  # handled already, before a later one of theirs
+                coroutine.close()  # type: ignore[attr-defined]
+                return
+            await self._handle(update, coroutine)
+            # Done, however it ended: the error handler has told the person; an update
+            # that makes a handler fail would fail again at every run.
+            turn.handled(update_id)
+
+    async def _handle(self, update: object, coroutine: Awaitable[object]) -> None:
         # Every log line written while handling carries the update's id.
-        token = UPDATE_ID.set(update_id)
+        token = UPDATE_ID.set(update.update_id if isinstance(update, Update) else None)
         started = time.perf_counter()
         try:
             await coroutine
@@ -61,10 +85,6 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             UPDATE_ID.reset(token)
             if self._metrics is not None:
                 self._metrics.handled(update_type(update), started)
-        if inbox is not None and update_id is not None:
-            # Done, however it ended: the error handler has told the person; an update
-            # that makes a handler fail would fail again at every run.
-            await inbox.handled(update_id)
 
     async def initialize(self) -> None:
         pass

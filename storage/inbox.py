@@ -61,6 +61,13 @@ class InboxLog:
                 "UPDATE inbox SET handled_at = ?, body = NULL WHERE handled_at IS NULL"
                 f" AND update_id IN ({', '.join(['?'] * len(chunk))})", (now, *chunk))
 
+    async def waiting(self, user: int, upto: int) -> list[tuple[int, bytes | None]]:
+        """``user``'s updates not yet handled, up to ``upto``, in order, whoever kept them:
+        read under the user's turn (storage.leadership.WorkerPresence.turn)."""
+        return [(update_id, body) for update_id, body in await self._rows(
+            "SELECT update_id, body FROM inbox WHERE user_key = ? AND handled_at IS NULL"
+            " AND update_id <= ? ORDER BY update_id", (user, upto))]
+
     async def orphans(self, worker: int, limit: int) -> list[tuple[int, bytes | None]]:
         """Updates kept but not handled by a worker that is gone (on SQLite: an earlier
         run of the one process), taken for ``worker`` to handle, oldest first."""

@@ -3,7 +3,8 @@
 - **Leadership**: one process of a deployment at a time does a piece of work that must not
   be done once per process: registering the webhook, and running the periodic jobs.
 - **WorkerPresence**: each process says it is alive, under an id of its own, so the others
-  know whose claims on shared work (the outbox's rows) still stand.
+  know whose claims on shared work (the outbox's rows) still stand; and it takes a user's
+  turn, so that one user's updates are handled one at a time across the deployment.
 
 Both are session advisory locks on PostgreSQL, each on a connection of its own. The server
 lets a lock go when its connection ends, by release, exit, crash or a cut network, so
@@ -16,6 +17,8 @@ import asyncio
 import hashlib
 import logging
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from storage.location import is_postgres_url, redacted
@@ -29,6 +32,12 @@ LIVE_WORKERS = (
     "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
     f" AND classid = {WORKERS} AND granted"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+
+
+# How long a worker waits between tries for a user's turn that another worker holds: the
+# holder is handling one of that user's updates, which takes a few milliseconds to a second.
+_TURN_FIRST_WAIT, _TURN_MOST_WAIT = 0.002, 0.05
+_TURN_LONG_WAIT = 30.0  # a turn waited for this long is logged
 
 
 def lock_key(name: str) -> int:
@@ -153,3 +162,51 @@ class WorkerPresence(_SessionLock):
                 return await self._conn.fetchval(f"SELECT count(*) FROM ({LIVE_WORKERS}) w")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 return 1  # the next try reconnects
+
+    @asynccontextmanager
+    async def turn(self, user: int) -> AsyncIterator[None]:
+        """User ``user``'s turn: while it is held no other worker handles their updates.
+
+        A session lock on this worker's own connection, so every turn this process holds
+        ends with it, the moment it dies, as its claims do; no connection is held per
+        update. Waiting is by retries a few milliseconds apart: the lock is wanted by two
+        workers at once only when one user's quick updates reach two of them.
+
+        The same session may take a lock it holds again: two turns for one user in one
+        process are kept apart by the caller (bot.ordering), not here."""
+        if not self.shared:
+            yield
+            return
+        key = lock_key(f"user:{user}")
+        wait, waited = _TURN_FIRST_WAIT, 0.0
+        while not (taken := await self._on_session("SELECT pg_try_advisory_lock($1)", key)):
+            if taken is None:  # the server cannot be reached: nothing can be handled now
+                wait = 1.0
+            await asyncio.sleep(wait)
+            waited += wait
+            wait = min(wait * 2, _TURN_MOST_WAIT)
+            if waited >= _TURN_LONG_WAIT:
+                log.warning("waited %.0f s for a user's turn", waited)
+                waited = 0.0
+        try:
+            yield
+        finally:
+            # Shielded: a cancelled handler must not leave the user's turn held.
+            await asyncio.shield(self._on_session("SELECT pg_advisory_unlock($1)", key))
+
+    async def _on_session(self, sql: str, *args: object) -> object:
+        """``sql``'s value on this worker's session; None if it cannot be reached. A lost
+        connection is replaced once (its turns went with it, as its claims did)."""
+        import asyncpg
+
+        async with self._lock:
+            for _ in range(2):
+                if self._conn is None and not await self._hold_locked():
+                    return None
+                try:
+                    return await self._conn.fetchval(sql, *args)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    log.warning("lost the %s lock's connection; trying again", self.name)
+                    self._conn.terminate()
+                    self._conn = None
+            return None

@@ -105,6 +105,10 @@ class FakeBotApi:
         # at webhook_target (standing in for the reverse proxy) + the webhook URL's path.
         self.webhook: dict | None = None
         self.webhook_target: str | None = None
+        # Several workers behind a load balancer: each delivery (and each retry) goes to
+        # the next, round robin, as nginx's upstream would send them.
+        self.webhook_targets: list[str] = []
+        self._next_target = itertools.count()
         self.webhook_answers: list[int] = []
         self.listeners: list[Callable[[Output], None]] = []  # told of every output
 
@@ -164,18 +168,26 @@ class FakeBotApi:
         return update["update_id"]
 
     async def _deliver(self, update: dict) -> None:
-        """Telegram's side of a webhook: POST until the bot answers 200."""
-        assert self.webhook is not None and self.webhook_target is not None
-        url = self.webhook_target + urlsplit(self.webhook["url"]).path
+        """Telegram's side of a webhook: POST until the bot answers 200. The caller waits
+        for it: Telegram sends one chat's updates one at a time, each once the last is
+        taken."""
+        assert self.webhook is not None
+        assert self.webhook_target is not None or self.webhook_targets
+        path = urlsplit(self.webhook["url"]).path
         headers = {}
         if self.webhook.get("secret_token"):
             headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
         async with aiohttp.ClientSession() as session:
             for _ in range(50):
-                async with session.post(url, json=update, headers=headers) as answer:
-                    self.webhook_answers.append(answer.status)
-                    if answer.status == 200:
-                        return
+                targets = self.webhook_targets or [self.webhook_target]
+                url = targets[next(self._next_target) % len(targets)] + path
+                try:
+                    async with session.post(url, json=update, headers=headers) as answer:
+                        self.webhook_answers.append(answer.status)
+                        if answer.status == 200:
+                            return
+                except aiohttp.ClientError:  # the worker is down: the next one, later
+                    self.webhook_answers.append(0)
                 await asyncio.sleep(0.1)
         raise AssertionError(f"the bot never took update {update['update_id']}")
 
@@ -234,6 +246,9 @@ class FakeBotApi:
             if isinstance(injected, tuple) and injected[0] == "delay":  # nothing done, late
                 await asyncio.sleep(injected[1])
                 return _error(500, "Internal Server Error: answered after a delay")
+            if isinstance(injected, tuple) and injected[0] == "slow":  # done late, answered
+                await asyncio.sleep(injected[1])
+                return await self._dispatch(method, params)
             if isinstance(injected, tuple) and injected[0] == "late":  # done, answer late
                 answer = await self._dispatch(method, params)
                 await asyncio.sleep(injected[1])

@@ -9,7 +9,6 @@ import contextlib
 import io
 import json
 import logging
-import socket
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -28,16 +27,10 @@ from storage.engine import open_book
 from storage.uow import StorageUnitOfWorkFactory
 from tests.support.dbcheck import q
 from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
+from tests.support.webhook_workers import SECRET, WebhookWorker, free_port, start_worker
 
-SECRET = "s3cret-token_for-the-webhook"
 NOW = datetime(2026, 11, 29, 2, tzinfo=UTC)  # 10:00 in Shanghai, after SERVICING_TIME
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.asynccontextmanager
@@ -246,26 +239,10 @@ async def test_json_logs_carry_the_update_id_and_no_secret(tmp_path, json_logs):
 async def test_of_several_webhook_workers_on_one_book_one_registers_the_webhook(
         tmp_path, engine, migrated_postgres_url):
     api = FakeBotApi(TEST_TOKEN)
-    base_url = await api.start()
+    await api.start()
 
-    async def worker(name: str):
-        config = Settings(_env_file=None, telegram_bot_token=TEST_TOKEN,
-                          telegram_api_base_url=base_url, database_path=tmp_path / name,
-                          database_url=SecretStr(migrated_postgres_url),
-                          id_hash_key=TEST_ID_KEY, web_port=free_port(), telegram_max_rate=1000,
-                          webhook_url="https://daihuan.example.com/hook/telegram",
-                          webhook_secret=SECRET)
-        stop = asyncio.Event()
-        task = asyncio.create_task(serve(config, webhook=True, clock=FixedClock(NOW), stop=stop))
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):  # up once the health check answers
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{config.web_port}/healthz"):
-                        break
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
-        return stop, task
+    async def worker(name: str) -> WebhookWorker:
+        return await start_worker(api, tmp_path, name, FixedClock(NOW), migrated_postgres_url)
 
     def registrations() -> int:
         return sum(1 for method, _ in api.calls if method == "setWebhook")
@@ -275,15 +252,13 @@ async def test_of_several_webhook_workers_on_one_book_one_registers_the_webhook(
         assert registrations() == 1
         second = await worker("b")
         assert registrations() == 1  # the second worker left the webhook to the first
-        first[0].set()
-        await asyncio.wait_for(first[1], 30)
+        await first.finish()
         third = await worker("c")  # the first is gone: the next to start takes over
         assert registrations() == 2
         assert api.webhook == {"url": "https://daihuan.example.com/hook/telegram",
                                "secret_token": SECRET}
-        for stop, task in (second, third):
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        for running_worker in (second, third):
+            await running_worker.finish()
     finally:
         await api.release_polls()
         await api.stop()
