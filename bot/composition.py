@@ -11,6 +11,7 @@ from bot.application import add_handlers
 from bot.book import open_database
 from bot.commands import bot_commands
 from bot.context import CONTEXT_TYPES, SERVICES, Services
+from bot.drafts import DRAFTS, Drafts
 from bot.i18n import Texts
 from bot.inbox import INBOX, Inbox, take_over_orphans
 from bot.jobs import JOBS_LEADER, schedule_jobs
@@ -28,6 +29,7 @@ from core.services.people import People
 from core.services.risk import RiskDesk, announce_open_alerts
 from core.users import Language
 from storage.db import Database
+from storage.drafts import DraftStore
 from storage.inbox import InboxLog
 from storage.leadership import Leadership, WorkerPresence
 from storage.uow import StorageUnitOfWorkFactory
@@ -96,10 +98,13 @@ def build_application(settings: Settings, clock: Clock | None = None,
             database_path=settings.database_path)
         await app.bot_data[WORKER].present()  # one of the book's workers from now on
         inbox = app.bot_data[INBOX] = Inbox(InboxLog(db, clock), clock,
-                                            app.bot_data[WORKER], settings.inbox_sealer())
+                                            app.bot_data[WORKER], settings.sealer("inbox"))
         fetching.inbox = inbox
+        drafts = app.bot_data[DRAFTS] = Drafts(
+            DraftStore(db, clock), clock, settings.sealer("drafts"), app,
+            only_writer=not app.bot_data[WORKER].shared)
         if isinstance(app.update_processor, PerUserUpdateProcessor):
-            app.update_processor.attach(inbox, app)
+            app.update_processor.attach(inbox, app, drafts)
         # What the last run kept but had not handled goes first, before anything new.
         await take_over_orphans(app)
         fetching.services = app.bot_data[SERVICES]  # from now on, payments book on arrival

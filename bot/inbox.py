@@ -23,21 +23,17 @@ are sealed with AES-GCM under a key derived from ID_HASH_KEY, and emptied once h
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from telegram import Update
 from telegram.ext import Application
 
+from bot.sealing import Sealer
 from core.clock import Clock
 from core.ports import InboxLog, Worker
 
@@ -48,36 +44,6 @@ KEEP_HANDLED = timedelta(days=1)
 # window handles those again at its next run (harmless, see above): keep it short.
 FLUSH_AFTER = 0.02
 _BEGUN = 10_000  # Telegram reuses ids only after a week without updates
-_NONCE = 12
-
-
-class Sealer:
-    """AES-GCM under a key derived from each ID_HASH_KEY: sealed with the current one,
-    opened with any (a key just replaced still opens what it sealed)."""
-
-    def __init__(self, key: bytes, previous: tuple[bytes, ...] = ()) -> None:
-        self._ciphers = [AESGCM(_derive(k)) for k in (key, *previous)]
-        self._digest_key = hmac.new(key, b"daihuan: inbox digest key", hashlib.sha256).digest()
-
-    def digest(self, plain: bytes) -> bytes:
-        """Keyed, so the digest of a message gives no way to test guesses at its text."""
-        return hmac.new(self._digest_key, plain, hashlib.sha256).digest()[:16]
-
-    def seal(self, plain: bytes) -> bytes:
-        nonce = os.urandom(_NONCE)
-        return nonce + self._ciphers[0].encrypt(nonce, plain, b"daihuan inbox")
-
-    def open(self, sealed: bytes) -> bytes:
-        for cipher in self._ciphers:
-            try:
-                return cipher.decrypt(sealed[:_NONCE], sealed[_NONCE:], b"daihuan inbox")
-            except InvalidTag:
-                continue
-        raise ValueError("sealed under a key this process was not given")
-
-
-def _derive(key: bytes) -> bytes:
-    return hmac.new(key, b"daihuan: inbox sealing key", hashlib.sha256).digest()
 
 
 class Turn:

@@ -10,6 +10,7 @@ from datetime import time
 from telegram.ext import Application
 
 from bot.context import SERVICES, BotContext, Services
+from bot.drafts import DRAFTS
 from bot.inbox import INBOX, take_over_orphans
 from bot.outbox_sender import WORKER, send_now, sender
 from bot.rate_limit import LaneRateLimiter
@@ -67,11 +68,14 @@ async def drain_job(context: BotContext) -> None:
 
 async def inbox_job(context: BotContext) -> None:
     """Every worker takes over the kept updates of workers that are gone, and forgets
-    handled ones past their day (bot.inbox)."""
+    handled ones past their day (bot.inbox), and drafts of flows past their time."""
     await take_over_orphans(context.application)
     inbox = context.bot_data.get(INBOX)
     if inbox is not None:
         await inbox.forget_handled()
+    drafts = context.bot_data.get(DRAFTS)
+    if drafts is not None:
+        await drafts.forget_expired()
 
 
 class JobContext:

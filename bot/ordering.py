@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
+from bot.drafts import Drafts
 from bot.inbox import Inbox
 from bot.logs import UPDATE_ID
 from bot.metrics import Metrics, update_type
@@ -27,6 +28,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._users: dict[int, int] = {}  # how many updates of each user are in flight
         self.inbox: Inbox | None = None  # set once the database is open (attach)
         self._app: Application | None = None
+        self._drafts: Drafts | None = None
 
     async def process_update(self, update: object, coroutine: Awaitable[object]) -> None:
         # The user's own lock first, the shared slot second: a user with a queue of updates
@@ -48,10 +50,12 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 del self._users[key]
                 del self._locks[key]
 
-    def attach(self, inbox: Inbox, app: Application) -> None:
+    def attach(self, inbox: Inbox, app: Application, drafts: Drafts) -> None:
         """Once the database is open: updates are handled through ``inbox`` (bot.inbox),
-        and those it hands over from other workers are dispatched to ``app``'s handlers."""
-        self.inbox, self._app = inbox, app
+        those it hands over from other workers are dispatched to ``app``'s handlers, and
+        each person's flows are read from and written to the book around each of their
+        updates (bot.drafts)."""
+        self.inbox, self._app, self._drafts = inbox, app, drafts
 
     async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
@@ -79,8 +83,23 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         # Every log line written while handling carries the update's id.
         token = UPDATE_ID.set(update.update_id if isinstance(update, Update) else None)
         started = time.perf_counter()
+        drafts = self._drafts
+        user = update.effective_user if isinstance(update, Update) else None
         try:
-            await coroutine
+            if drafts is None or user is None:
+                await coroutine
+                return
+            try:
+                restored = await drafts.restore(user.id)
+            except BaseException:
+                coroutine.close()  # type: ignore[attr-defined]
+                raise
+            try:
+                await coroutine
+            except BaseException:  # cancelled: the book keeps the step before this update
+                drafts.take(user.id)
+                raise
+            await drafts.keep(user.id, restored)
         finally:
             UPDATE_ID.reset(token)
             if self._metrics is not None:

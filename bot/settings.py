@@ -26,7 +26,7 @@ from core.services.servicing import ServicingPolicy
 from storage.location import POSTGRES_SCHEMES, redacted
 
 if TYPE_CHECKING:
-    from bot.inbox import Sealer
+    from bot.sealing import Sealer
 
 BOTFATHER_HINT = (
     "TELEGRAM_BOT_TOKEN is not set: open @BotFather in Telegram (https://t.me/BotFather), "
@@ -331,10 +331,11 @@ class Settings(BaseSettings):
     def identity_hasher(self) -> IdentityHasher:
         return IdentityHasher(*self._keys())
 
-    def inbox_sealer(self) -> Sealer:
-        from bot.inbox import Sealer  # the inbox needs Telegram; the command line does not
+    def sealer(self, purpose: str) -> Sealer:
+        """What people typed, sealed for ``purpose`` ("inbox", "drafts": bot.sealing)."""
+        from bot.sealing import Sealer  # cryptography: the command line does without
 
-        return Sealer(*self._keys())
+        return Sealer(*self._keys(), purpose=purpose)
 
     def missing_for_run(self) -> list[str]:
         """What ``daihuan run`` cannot start without, as hints for a person."""

@@ -311,6 +311,19 @@ class InboxLog(Protocol):
     async def forget_handled(self, before: datetime, limit: int = 1000) -> int: ...
 
 
+class DraftStore(Protocol):
+    """Drafts of flows under way, sealed, one per person (bot.drafts, storage.drafts); each
+    call atomic by itself, outside any unit of work."""
+
+    async def get(self, user_id: int) -> bytes | None: ...
+
+    async def put(self, user_id: int, body: bytes, expires_at: datetime) -> None: ...
+
+    async def drop(self, user_id: int) -> None: ...
+
+    async def forget_expired(self, limit: int = 1000) -> int: ...
+
+
 class ReadUnit(Protocol):
     """Reads for one answer (a /bills page, a notice's names): the repositories, nothing to
     commit. Its writes fail (the SQLite reader connection is query_only)."""

@@ -220,7 +220,6 @@ def conversation() -> ConversationHandler:
         },
         fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="buy",
-        conversation_timeout=15 * 60,
         allow_reentry=True,
         per_message=False,
     )

@@ -265,7 +265,6 @@ def conversation() -> ConversationHandler:
         },
         fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="cover",
-        conversation_timeout=15 * 60,
         allow_reentry=True,
         per_message=False,
     )

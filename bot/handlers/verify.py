@@ -1,7 +1,8 @@
 """/verify: phone (own contact only) → legal name → resident ID number. /cancel at any step.
 
-The phone and name wait in ``user_data`` (memory only) until the last step succeeds; the
-message with the ID number is deleted once read.
+The phone and name wait in ``user_data`` until the last step succeeds: between updates, in
+the person's draft in the book, sealed, for the flow's time (bot.drafts). The ID number is
+never part of it, and the message with it is deleted once read.
 """
 
 from __future__ import annotations
@@ -160,7 +161,6 @@ def conversation() -> ConversationHandler:
         },
         fallbacks=[CommandHandler("cancel", cancel_conversation(DRAFT), filters=PRIVATE)],
         name="verify",
-        conversation_timeout=15 * 60,
         allow_reentry=True,
     )
 

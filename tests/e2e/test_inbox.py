@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.inbox import INBOX, Sealer, take_over_orphans, whose
+from bot.inbox import INBOX, take_over_orphans, whose
+from bot.sealing import Sealer
 from core.clock import FixedClock
 from tests.support.dbcheck import q
 from tests.support.harness import TEST_ID_KEY, BotHarness

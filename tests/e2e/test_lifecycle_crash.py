@@ -23,7 +23,7 @@ from core.clock import parse_utc_iso, utc_iso
 from tests.support.dbcheck import one
 from tests.support.harness import TEST_ID_KEY, TEST_TOKEN
 from tests.support.ledger_checks import assert_ledger_invariants, assert_receivables_match
-from tests.support.lifecycle import OPERATORS, START, book, last, script
+from tests.support.lifecycle import OPERATORS, START, book_at, last, script
 from tests.support.lifecycle_runs import NEXT_NOTICE_DUE, live
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,7 +162,7 @@ async def crashing(tmp: Path, seed: int) -> tuple[dict, int]:
                     assert step.done(stage.book), f"{step.name}; {last(api)}"
             while not await guarded(stage, stage.settle):
                 pass
-        return book(stage.book), stage.lives
+        return book_at(stage.book, stage.now()), stage.lives
     finally:
         await stage.stop()
         await api.release_polls()

@@ -10,7 +10,8 @@ import sqlite3
 import asyncpg
 import pytest
 
-from bot.inbox import Inbox, Sealer
+from bot.inbox import Inbox
+from bot.sealing import Sealer
 from storage.inbox import InboxLog
 from storage.leadership import WORKERS, WorkerPresence
 from tests.support.dbcheck import q

@@ -25,6 +25,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.demo.botapi import FakeBotApi, FakePerson, Output
+from core.clock import utc_iso
 from tests.support.dbcheck import columns, one, q, tables
 from tests.support.idnumbers import resident_id
 
@@ -261,9 +262,10 @@ def script() -> list[Step]:
 
 # Columns that record when or through which message something happened, or a random
 # secret: they differ between any two runs and say nothing about the book.
-# claimed_by: which worker sent a notice, a random id per process (and none on SQLite).
+# claimed_by: which worker sent a notice, a random id per process (and none on SQLite);
+# body: a draft sealed under a fresh nonce (who is mid-flow is compared, by user_id).
 VOLATILE = re.compile(r"(_at|^token_salt|^token_hash|message_id|^last_error|^attempts"
-                      r"|^claimed_by)$")
+                      r"|^claimed_by|^body)$")
 # The inbox is how updates arrived (which run kept which, forgotten after a day), not the
 # book: a run killed and restarted keeps them differently by design.
 SKIP_TABLES = {"schema_migrations", "inbox"}
@@ -276,6 +278,17 @@ TRANSFER_REFERENCES = {"transfers": ("id", "reverses"), "postings": ("transfer_i
                        "bills": ("transfer_id",), "instalments": ("payment_transfer_id",),
                        "agreement_instalments": ("paid_transfer_id",),
                        "instalment_payments": ("transfer_id",)}
+
+
+def book_at(db: Path | str, now: datetime, rank_transfers: bool = False
+            ) -> dict[str, list[tuple]]:
+    """The book as of ``now``: a flow someone left half-done (they took the step again
+    another way after a crash) is over once its time is, whether or not the cleaning job
+    has come round to deleting its draft yet."""
+    state = book(db, rank_transfers)
+    state["drafts"] = [tuple(row) for row in q(
+        db, "SELECT user_id FROM drafts WHERE expires_at > ? ORDER BY user_id", utc_iso(now))]
+    return state
 
 
 def book(db: Path | str, rank_transfers: bool = False) -> dict[str, list[tuple]]:

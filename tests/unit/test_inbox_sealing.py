@@ -1,10 +1,12 @@
-"""What the inbox keeps is sealed: no ID number in clear, opened only with our keys."""
+"""What the inbox and the drafts keep is sealed: no ID number in clear, opened only with our
+keys, and only for the purpose it was sealed for."""
 
 import json
 
 import pytest
 
-from bot.inbox import Sealer, whose
+from bot.inbox import whose
+from bot.sealing import Sealer
 
 KEY, OLD = b"k" * 32, b"o" * 32
 UPDATE = {"update_id": 1, "message": {"message_id": 2, "date": 0, "text": "11010519491231002X",
@@ -23,6 +25,13 @@ def test_a_sealed_update_holds_nothing_in_clear_and_opens_with_the_key():
         Sealer(OLD).open(sealed)
     with pytest.raises(ValueError):
         Sealer(KEY).open(sealed[:-1] + bytes([sealed[-1] ^ 1]))  # tampered with
+
+
+def test_what_is_sealed_for_one_purpose_does_not_open_for_another():
+    sealed = Sealer(KEY, purpose="inbox").seal(b'{"phone": "+8613800138000"}')
+    with pytest.raises(ValueError):
+        Sealer(KEY, purpose="drafts").open(sealed)
+    assert Sealer(KEY, purpose="inbox").open(sealed) == b'{"phone": "+8613800138000"}'
 
 
 def test_whose_update_it_is():
