@@ -22,9 +22,13 @@ from bot.outbox_sender import sender
 from bot.settings import Settings
 from bot.web import WebServer, webhook_path
 from core.clock import Clock
+from storage.leadership import Leadership
 
 log = logging.getLogger(__name__)
 GIL_SWITCH_SECONDS = 0.0005
+# How often a process that does not poll tries to (and one that polls checks it still
+# leads): Telegram has one poller at a time, and a dead one's place is taken within this.
+POLLER_CHECK_SECONDS = 2.0
 
 
 async def serve(settings: Settings, webhook: bool = False, clock: Clock | None = None,
@@ -43,6 +47,8 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
                            secret if webhook else None, webhook_path(settings.webhook_url),
                            settings.servicing_time)
     registrar = leadership(settings, "webhook") if webhook else None
+    poller: Leadership | None = None
+    polling: asyncio.Task | None = None
     await app.initialize()
     switch = sys.getswitchinterval()
     try:
@@ -74,7 +80,9 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
                 log.info("another worker of this deployment registers the webhook")
         else:
             await app.bot.delete_webhook()
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            poller = leadership(settings, "polling")
+            await poll_while_leading(app, poller)  # at once, if no other process polls
+            polling = asyncio.create_task(_keep_polling_while_leading(app, poller))
         await app.start()
         # Everything loaded so far (PTB, matplotlib, the handlers) lives as long as the
         # process: keep it out of the collector's full passes, which otherwise stall the
@@ -91,15 +99,21 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
             # and Telegram delivers them after the restart.
             server.accepting = False
             await server.stop()
+        if polling is not None:
+            polling.cancel()
         if app.updater.running:
             await app.updater.stop()
         if app.running:
             await app.stop()  # waits for handlers in flight and running jobs
     finally:
+        if polling is not None:
+            polling.cancel()
         if server is not None:
             await server.stop()
         if registrar is not None:
             await registrar.release()
+        if poller is not None:
+            await poller.release()  # another process polls from its next try
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
@@ -107,3 +121,29 @@ async def serve(settings: Settings, webhook: bool = False, clock: Clock | None =
             loop.remove_signal_handler(signum)
         sys.setswitchinterval(switch)
     log.info("stopped")
+
+
+async def poll_while_leading(app: Application, poller: Leadership) -> None:
+    """Poll if this process leads "polling"; stop if it no longer does. Telegram answers a
+    second long poll with 409 Conflict, so of several processes on one book one polls,
+    and the others run jobs, drain the outbox and take over kept updates. A poller that
+    dies leaves its updates kept in the inbox, which the others take over as orphans, and
+    the batch it had not confirmed comes again to the next poller, which passes it over."""
+    leads = await poller.try_lead()
+    if leads and not app.updater.running:
+        log.info("this process polls for updates")
+        await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+    elif not leads and app.updater.running:
+        log.warning("another process polls now: this one stops")
+        await app.updater.stop()
+
+
+async def _keep_polling_while_leading(app: Application, poller: Leadership) -> None:
+    while True:
+        await asyncio.sleep(POLLER_CHECK_SECONDS)
+        try:
+            await poll_while_leading(app, poller)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the next try, in a moment
+            log.exception("could not take or check the polling lead")

@@ -23,6 +23,7 @@ from telegram.ext import Application
 from bot.context import services
 from bot.inbox import INBOX, Inbox
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.outbox_sender import WORKER
 from bot.payments import book, payment_in
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,9 @@ class WebServer:
             "outbox_backlog": book_now.outbox_due,
             "outbox_failed": book_now.outbox.get("failed", 0),
             "open_alerts": book_now.open_alerts,
+            # Which of the deployment's workers answers, and whether it is the one polling.
+            "worker": worker.id if (worker := self._app.bot_data.get(WORKER)) else None,
+            "polling": bool(self._app.updater and self._app.updater.running),
         })
 
     def _expected_servicing(self, found) -> date:
