@@ -5,11 +5,8 @@ invitation secrets, and every person saw exactly the same messages, none lost or
 
 from __future__ import annotations
 
-import json
-import random
 from collections import Counter
 
-from bot.demo.botapi import _error, too_many_requests
 from tests.support.dbcheck import q
 from tests.support.ledger_checks import (
     assert_book_totals_match,
@@ -24,33 +21,8 @@ from tests.support.lifecycle import (
     concerned,
     script,
 )
+from tests.support.lifecycle_faults import faults
 from tests.support.lifecycle_runs import live
-
-FAULT_RATE = 0.2
-
-
-
-
-def faults(seed: int, injected: Counter):
-    """A fifth of all calls fail, seeded; the same request fails at most twice in a row, so
-    any client that retries a few times gets through (as it does against Telegram)."""
-    rng = random.Random(seed)
-    streak: Counter = Counter()
-
-    def fault(method, params):
-        key = method + json.dumps(params, sort_keys=True, default=str)
-        if streak[key] >= 2 or rng.random() >= FAULT_RATE:
-            streak.pop(key, None)
-            return None
-        streak[key] += 1
-        kind = rng.choice(["429", "500", "timeout", "drop"])
-        injected[kind] += 1
-        return {"429": too_many_requests(1), "500": _error(500, "Internal Server Error"),
-                "timeout": ("delay", 0.8), "drop": "drop"}[kind]
-
-    return fault
-
-
 
 
 async def test_the_lifecycle_under_faults_ends_as_it_does_on_a_clean_line(tmp_path):

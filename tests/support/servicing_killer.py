@@ -7,6 +7,7 @@ commit, before or after it reaches the disk. Used by the kill-and-restart test:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import sys
@@ -23,10 +24,17 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def arm(kill_at: int, when: str) -> None:
-    commit = storage_db.Transaction.commit
-    seen = {"commits": 0}
+    """SIGKILL this process at its ``kill_at``th commit, on either engine."""
+    from storage.pg.db import PgTransaction
 
-    async def dying_commit(self: storage_db.Transaction) -> None:
+    seen = {"commits": 0}
+    for transaction in (storage_db.Transaction, PgTransaction):
+        transaction.commit = _dying(transaction.commit, seen, kill_at, when)  # type: ignore
+    atexit.register(lambda: print(f"commits={seen['commits']}"))
+
+
+def _dying(commit, seen: dict, kill_at: int, when: str):
+    async def dying_commit(self) -> None:
         seen["commits"] += 1
         if seen["commits"] == kill_at and when == "before":
             os.kill(os.getpid(), signal.SIGKILL)
@@ -34,14 +42,7 @@ def arm(kill_at: int, when: str) -> None:
         if seen["commits"] == kill_at and when == "after":
             os.kill(os.getpid(), signal.SIGKILL)
 
-    storage_db.Transaction.commit = dying_commit  # type: ignore[method-assign]
-
-    def report() -> None:
-        print(f"commits={seen['commits']}")
-
-    import atexit
-
-    atexit.register(report)
+    return dying_commit
 
 
 async def main(path: str, days: list[date]) -> None:
