@@ -32,9 +32,9 @@ async def _leading(context: BotContext) -> bool:
 async def servicing_job(context: BotContext) -> None:
     """Every business date not yet serviced, up to today (a bot that was down catches up),
     through the same entry point as ``daihuan servicing``: rules and the report included.
-    Run by the jobs' leader only, so the catch-up at start is once for the deployment."""
-    if not await _leading(context):
-        return
+    Every worker runs it, and joins the run of a date already under way: its pages are
+    shared out, each done once, and one worker finishes the date (core.services.servicing),
+    so the catch-up at start is once for the deployment however many workers start."""
     found = context.services
     async with found.uow.read() as tx:
         last = await tx.servicing.last_finished()

@@ -40,6 +40,20 @@ class DueInstalment:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderSlice:
+    """Part of a business date's reminders of one kind: the unpaid instalments due on
+    ``due_date`` with ids above ``after_id`` up to ``upto_id`` (None: no end), planned so
+    far up to ``done_upto``."""
+    business_date: date
+    kind: str  # "due" (before the due date) or "overdue"
+    days: int
+    due_date: date
+    after_id: int
+    upto_id: int | None
+    done_upto: int
+
+
+@dataclass(frozen=True, slots=True)
 class ServicingRun:
     business_date: date
     started_at: str

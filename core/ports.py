@@ -14,7 +14,15 @@ from core.bills import Bill, Instalment, Quote
 from core.capacity import FriendPosition
 from core.cover import CoverRequest, CoverStatus, Route
 from core.credit import RepaymentRecord
-from core.due import DebitDue, DueInstalment, OverdueDay, OverdueMark, RunDay, ServicingRun
+from core.due import (
+    DebitDue,
+    DueInstalment,
+    OverdueDay,
+    OverdueMark,
+    ReminderSlice,
+    RunDay,
+    ServicingRun,
+)
 from core.events import Event, RecordedEvent
 from core.health import HealthSnapshot
 from core.identity import VerifiedIdentity
@@ -33,6 +41,12 @@ from core.risk import (
 )
 from core.users import Language, User
 from core.views import AgreementView, CoverPart, RequestView
+
+
+class Conflict(Exception):
+    """The book refused a unit of work because another ran at the same time over the same
+    rows (PostgreSQL chose it to break a deadlock): everything it wrote is undone, and the
+    same unit taken again from the start goes through."""
 
 
 class UserRepository(Protocol):
@@ -186,13 +200,22 @@ class ServicingRepository(Protocol):
 
     async def add_counts(self, day: date, **counts: int) -> None: ...
 
-    async def finish_run(self, day: date) -> None: ...
+    async def finish_run(self, day: date) -> bool:
+        """Marks ``day`` finished; False if another worker had (then nothing is done)."""
+        ...
 
     async def runs(self, limit: int = 10) -> list[ServicingRun]: ...
 
     async def last_finished(self) -> date | None: ...
 
-    async def debits_due(self, day: date, limit: int) -> list[DebitDue]: ...
+    async def debits_due(self, day: date, limit: int) -> list[DebitDue]:
+        """The next page of parts due by ``day`` that no other worker's page holds; held
+        by this unit until it ends."""
+        ...
+
+    async def debits_left(self, day: date) -> bool:
+        """Whether any part is due by ``day`` still, held by another worker or not."""
+        ...
 
     async def claim(self, debit: DebitDue) -> bool:
         """Whether the part is still covered, held so until the unit ends: a termination
@@ -210,13 +233,30 @@ class ServicingRepository(Protocol):
 
     async def mark_overdue(self, day: date, limit: int) -> list[OverdueMark]: ...
 
+    async def overdue_left(self, day: date) -> bool: ...
+
     async def has_covered_parts(self, agreement_id: int) -> bool: ...
 
-    async def unpaid_due_on(self, due: date, after_id: int, limit: int, day: date
-                            ) -> list[DueInstalment]:
-        """Unpaid instalments due on ``due``, with their covered parts and the friends
-        whose part had a debit attempt on ``day``."""
+    async def unpaid_due_on(self, due: date, after_id: int, limit: int, day: date,
+                            upto_id: int | None = None) -> list[DueInstalment]:
+        """Unpaid instalments due on ``due`` with ids above ``after_id`` (up to
+        ``upto_id``), with their covered parts and the friends whose part had a debit
+        attempt on ``day``."""
         ...
+
+    async def slice_reminders(self, day: date, schedule: list[tuple[date, str, int]],
+                              page: int, most: int) -> bool:
+        """Cuts ``day``'s reminders, (due date, kind, days) each, into slices, once."""
+        ...
+
+    async def take_slice(self, day: date) -> ReminderSlice | None:
+        """An unfinished slice no other worker holds, held by this unit until it ends."""
+        ...
+
+    async def slices_left(self, day: date) -> bool: ...
+
+    async def slice_done_upto(self, part: ReminderSlice, upto: int, finished: bool
+                              ) -> None: ...
 
 
 class OutboxRepository(Protocol):

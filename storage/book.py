@@ -21,6 +21,7 @@ class BookTransaction(Protocol):
 
 class Book(Protocol):
     dialect: Dialect
+    conflicts: tuple[type[BaseException], ...]  # errors that mean core.ports.Conflict
     where: str  # names the database in messages (a PostgreSQL password is never in it)
 
     async def open(self) -> Book: ...

@@ -19,6 +19,7 @@ BUSY_TIMEOUT_MS = 5000
 
 class Database:
     dialect = SQLITE
+    conflicts: tuple[type[BaseException], ...] = ()  # one writer: units never collide
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

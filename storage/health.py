@@ -21,8 +21,9 @@ class HealthStore:
         (last,), = await rows("SELECT MAX(business_date) FROM servicing_runs"
                               " WHERE finished_at IS NOT NULL")
         # Totals kept by trigger: the sent notices, the debits and the transfers only grow.
-        totals = dict(await rows("SELECT name, value FROM book_totals WHERE name = 'transfers'"
-                                 " OR (name >= 'debits:' AND name < 'outbox;')"))
+        totals = dict(await rows("SELECT name, SUM(value) FROM book_totals"
+                                 " WHERE name = 'transfers'"
+                                 " OR (name >= 'debits:' AND name < 'outbox;') GROUP BY name"))
         outbox = {name.removeprefix("outbox:"): n for name, n in totals.items()
                   if name.startswith("outbox:") and n}
         debits = {name.removeprefix("debits:"): n for name, n in totals.items()

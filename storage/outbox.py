@@ -145,6 +145,6 @@ class OutboxStore:
     async def counts(self) -> dict[str, int]:
         """Notices by status, from the totals triggers keep (the sent ones only grow)."""
         rows = await self._conn.execute_fetchall(
-            "SELECT substr(name, 8), value FROM book_totals WHERE name >= 'outbox:'"
-            " AND name < 'outbox;'")
+            "SELECT substr(name, 8), SUM(value) FROM book_totals WHERE name >= 'outbox:'"
+            " AND name < 'outbox;' GROUP BY name")
         return {status: count for status, count in rows if count}

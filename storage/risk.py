@@ -166,8 +166,8 @@ class RiskStore:
     async def book_stats(self, today: date) -> dict[str, int]:
         d = today.isoformat()
         totals = dict(await self._conn.execute_fetchall(
-            "SELECT name, value FROM book_totals WHERE name IN ('users', 'active_agreements',"
-            " 'covered_fen', 'outstanding_fen')"))
+            "SELECT name, SUM(value) FROM book_totals WHERE name IN ('users',"
+            " 'active_agreements', 'covered_fen', 'outstanding_fen') GROUP BY name"))
         (open_alerts,), = await self._conn.execute_fetchall(
             "SELECT COUNT(*) FROM alerts WHERE status = 'open'")
         stats = {"users": totals.get("users", 0),

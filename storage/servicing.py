@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from core.clock import Clock, utc_iso
-from core.due import DebitDue, DueInstalment, OverdueMark, ServicingRun
+from core.due import DebitDue, DueInstalment, OverdueMark, ReminderSlice, ServicingRun
 from core.money import Money
 from storage.dialect import SQLITE, Dialect
 from storage.sql import Sql
@@ -15,6 +15,7 @@ RUN_COUNTERS = ("debited", "failed", "retried", "defaulted", "overdue_marked", "
                 "reminders_planned")
 
 
+_NO_END = 2**63 - 1  # the last slice's end: no id is above it
 _PART = "a.friend_id || ':' || ai.amount"  # one covered part, as 'friend:fen'
 
 
@@ -24,7 +25,15 @@ class ServicingStore:
         self._conn = conn
         self._clock = clock
         self._d = dialect
-        self._locks = dialect.locker(locking)
+        self._locks = locks = dialect.locker(locking)
+
+        def skip_locked(*of: str) -> str:
+            # A page several workers take at once: the rows another transaction holds are
+            # passed over, not waited for (PostgreSQL; SQLite's one writer has no others).
+            held = locks(*of)
+            return f"{held} SKIP LOCKED" if held else ""
+
+        self._skip_locked = skip_locked
 
     # -- runs ------------------------------------------------------------------------------
     async def start_run(self, day: date) -> None:
@@ -48,15 +57,17 @@ class ServicingStore:
         await self._conn.execute(f"UPDATE servicing_runs SET {sets} WHERE business_date = ?",
                                  (*counts.values(), day.isoformat()))
 
-    async def finish_run(self, day: date) -> None:
+    async def finish_run(self, day: date) -> bool:
         """The date is done; the overdue amount at its end is kept with it for the report's
-        history (past due and unpaid: what is at hand, a range of the unpaid index)."""
-        await self._conn.execute(
+        history (past due and unpaid: what is at hand, a range of the unpaid index). False
+        if another worker finished it first (its unit held the row; this one waited)."""
+        rows = await self._conn.execute_fetchall(
             "UPDATE servicing_runs SET finished_at = ?, overdue_fen = (SELECT"
             " COALESCE(SUM(principal + fee - paid_amount), 0) FROM instalments"
             " WHERE status = 'unpaid' AND due_date < ?)"
-            " WHERE business_date = ? AND finished_at IS NULL",
+            " WHERE business_date = ? AND finished_at IS NULL RETURNING business_date",
             (utc_iso(self._clock.now()), day.isoformat(), day.isoformat()))
+        return bool(rows)
 
     async def runs(self, limit: int = 10) -> list[ServicingRun]:
         rows = await self._conn.execute_fetchall(
@@ -71,20 +82,32 @@ class ServicingStore:
         return date.fromisoformat(rows[0][0]) if rows[0][0] else None
 
     # -- debits ----------------------------------------------------------------------------
+    _DEBITS_DUE = (
+        " FROM agreement_instalments ai JOIN agreements a ON a.id = ai.agreement_id"
+        " JOIN instalments i ON i.id = ai.instalment_id JOIN bills b ON b.id = i.bill_id"
+        " WHERE ai.status = 'covered' AND ai.next_attempt_on <= ? AND i.status = 'unpaid'")
+
     async def debits_due(self, day: date, limit: int) -> list[DebitDue]:
         """Friends' parts whose next attempt falls by ``day``: a range of the index on
         (status, next_attempt_on). Every attempt moves a part out of it (paid, or its next
-        attempt later, or defaulted), so each page is the next of what is left."""
+        attempt later, or defaulted), so each page is the next of what is left. On
+        PostgreSQL the page's agreements are held until the unit ends (the order every
+        writer keeps: agreement first), and those another worker's page holds are passed
+        over: that worker is debiting them."""
         rows = await self._conn.execute_fetchall(
             "SELECT ai.agreement_id, ai.instalment_id, ai.amount, ai.attempts, a.friend_id,"
-            " a.borrower_id, i.due_date, b.merchant, i.seq, b.plan"
-            " FROM agreement_instalments ai JOIN agreements a ON a.id = ai.agreement_id"
-            " JOIN instalments i ON i.id = ai.instalment_id JOIN bills b ON b.id = i.bill_id"
-            " WHERE ai.status = 'covered' AND ai.next_attempt_on <= ? AND i.status = 'unpaid'"
-            " ORDER BY ai.next_attempt_on, ai.agreement_id, ai.instalment_id LIMIT ?",
-            (day.isoformat(), limit))
+            " a.borrower_id, i.due_date, b.merchant, i.seq, b.plan" + self._DEBITS_DUE +
+            " ORDER BY ai.next_attempt_on, ai.agreement_id, ai.instalment_id LIMIT ?"
+            + self._skip_locked("a"), (day.isoformat(), limit))
         return [DebitDue(r[0], r[1], Money(r[2]), r[3], r[4], r[5], date.fromisoformat(r[6]),
                          r[7], r[8], r[9]) for r in rows]
+
+    async def debits_left(self, day: date) -> bool:
+        """Whether any part is still due by ``day``, held by a page of another worker's or
+        not: the debits are done when none is."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1" + self._DEBITS_DUE + " LIMIT 1", (day.isoformat(),))
+        return bool(rows)
 
     async def claim(self, debit: DebitDue) -> bool:
         """Whether the part is still the friend's to be debited now. Its agreement is held
@@ -130,15 +153,25 @@ class ServicingStore:
         return sorted(r[0] for r in rows)
 
     # -- overdue, completion -----------------------------------------------------------------
+    _OVERDUE_UNMARKED = "status = 'unpaid' AND due_date < ? AND overdue_since IS NULL"
+
+    async def overdue_left(self, day: date) -> bool:
+        rows = await self._conn.execute_fetchall(
+            f"SELECT 1 FROM instalments WHERE {self._OVERDUE_UNMARKED} LIMIT 1",
+            (day.isoformat(),))
+        return bool(rows)
+
     async def mark_overdue(self, day: date, limit: int) -> list[OverdueMark]:
         """Unpaid instalments past due and not yet marked, each with the friends whose part
-        of it is still covered."""
+        of it is still covered. Those another worker's page holds are passed over; marked
+        is marked once (the outer test again, after any wait)."""
         rows = await self._conn.execute_fetchall(
             f"UPDATE instalments SET overdue_since = {self._d.day_after('due_date')}"
             " WHERE " + self._d.among(
-                "id", "SELECT id FROM instalments WHERE status = 'unpaid' AND due_date < ?"
-                " AND overdue_since IS NULL ORDER BY due_date, id LIMIT ?") +
-            " RETURNING id, (SELECT borrower_id FROM bills WHERE bills.id = bill_id), due_date,"
+                "id", "SELECT id FROM instalments WHERE " + self._OVERDUE_UNMARKED +
+                " ORDER BY due_date, id LIMIT ?" + self._skip_locked()) +
+            " AND overdue_since IS NULL RETURNING id,"
+            " (SELECT borrower_id FROM bills WHERE bills.id = bill_id), due_date,"
             f" (SELECT {self._d.list_of('a.friend_id')} FROM agreement_instalments ai"
             "  JOIN agreements a ON a.id = ai.agreement_id"
             "  WHERE ai.instalment_id = instalments.id"
@@ -156,8 +189,67 @@ class ServicingStore:
         return bool(rows)
 
     # -- reminders -------------------------------------------------------------------------
+    async def slice_reminders(self, day: date, schedule: list[tuple[date, str, int]],
+                              page: int, most: int) -> bool:
+        """Cut ``day``'s reminders into slices, once: the first worker to get here does it,
+        in its unit, and one that waited on it sees the run sliced and does nothing. Each
+        due date's unpaid instalments are cut into up to ``most`` slices of about a page
+        or more, by id; the last one has no end (an instalment added since is in it)."""
+        rows = await self._conn.execute_fetchall(
+            "UPDATE servicing_runs SET sliced_at = ? WHERE business_date = ?"
+            " AND sliced_at IS NULL RETURNING business_date",
+            (utc_iso(self._clock.now()), day.isoformat()))
+        if not rows:
+            return False
+        slices = []
+        for step, (due, kind, days) in enumerate(schedule):
+            (count,), = await self._conn.execute_fetchall(
+                "SELECT COUNT(*) FROM instalments WHERE status = 'unpaid' AND due_date = ?",
+                (due.isoformat(),))
+            if not count:
+                continue
+            parts = max(1, min(most, count // page))
+            ends = sorted(r[0] for r in await self._conn.execute_fetchall(
+                "SELECT MAX(id) FROM (SELECT id, ntile(?) OVER (ORDER BY id) AS part"
+                " FROM instalments WHERE status = 'unpaid' AND due_date = ?) AS cut"
+                " GROUP BY part", (parts, due.isoformat())))
+            starts = [0, *ends[:-1]]
+            uptos: list[int | None] = [*ends[:-1], None]
+            slices += [(day.isoformat(), kind, days, step, due.isoformat(), after, upto,
+                        after) for after, upto in zip(starts, uptos, strict=True)]
+        await self._conn.executemany(
+            "INSERT INTO servicing_slices (business_date, kind, days, step, due_date,"
+            " after_id, upto_id, done_upto) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", slices)
+        return True
+
+    async def take_slice(self, day: date) -> ReminderSlice | None:
+        """A slice of ``day``'s reminders not yet finished and not held by another worker,
+        held until this unit ends."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT kind, days, due_date, after_id, upto_id, done_upto FROM servicing_slices"
+            " WHERE business_date = ? AND finished_at IS NULL"
+            " ORDER BY step, after_id LIMIT 1" + self._skip_locked(),  # the schedule's order
+            (day.isoformat(),))
+        if not rows:
+            return None
+        kind, days, due, after, upto, done = rows[0]
+        return ReminderSlice(day, kind, days, date.fromisoformat(due), after, upto, done)
+
+    async def slices_left(self, day: date) -> bool:
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM servicing_slices WHERE business_date = ? AND finished_at IS NULL"
+            " LIMIT 1", (day.isoformat(),))
+        return bool(rows)
+
+    async def slice_done_upto(self, part: ReminderSlice, upto: int, finished: bool) -> None:
+        await self._conn.execute(
+            "UPDATE servicing_slices SET done_upto = ?, finished_at = ? WHERE business_date = ?"
+            " AND kind = ? AND days = ? AND after_id = ?",
+            (upto, utc_iso(self._clock.now()) if finished else None,
+             part.business_date.isoformat(), part.kind, part.days, part.after_id))
+
     async def unpaid_due_on(self, due: date, after_id: int, limit: int,
-                            day: date) -> list[DueInstalment]:
+                            day: date, upto_id: int | None = None) -> list[DueInstalment]:
         rows = await self._conn.execute_fetchall(
             "SELECT i.id, b.borrower_id, i.due_date, i.principal + i.fee, i.paid_amount,"
             " b.merchant, i.seq, b.plan,"
@@ -169,8 +261,9 @@ class ServicingStore:
             "  JOIN agreements a ON a.id = ai.agreement_id WHERE ai.instalment_id = i.id"
             "  AND ai.last_attempt_on = ?)"
             " FROM instalments i JOIN bills b ON b.id = i.bill_id WHERE i.status = 'unpaid'"
-            " AND i.due_date = ? AND i.id > ? ORDER BY i.id LIMIT ?",
-            (day.isoformat(), due.isoformat(), after_id, limit))
+            " AND i.due_date = ? AND i.id > ? AND i.id <= ? ORDER BY i.id LIMIT ?",
+            (day.isoformat(), due.isoformat(), after_id,
+             upto_id if upto_id is not None else _NO_END, limit))
         found = []
         for r in rows:
             parts = tuple((int(f), Money(int(a))) for f, a in

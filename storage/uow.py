@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Self
 
 from core.clock import Clock
+from core.ports import Conflict
 from storage.bills import BillStore
 from storage.book import Book, BookTransaction
 from storage.cover import CoverStore
@@ -100,6 +101,8 @@ class StorageUnitOfWork(_Repositories):
         tx, self._tx = self._tx, None
         if tx is not None and tx.open:
             await tx.rollback()
+        if exc is not None and isinstance(exc, self._db.conflicts):
+            raise Conflict(str(exc)) from exc
 
 
 class StorageReadUnit(_Repositories):

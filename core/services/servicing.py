@@ -16,10 +16,18 @@ what is due (a date, a status and a date), a page at a time, and commits a page
 with its effects and counters in one transaction: a run killed anywhere and started again
 finishes in the state an uninterrupted run reaches. A date that ran to its end is not run
 again, so re-running it changes nothing and plans nothing, even after later dates ran.
+
+Several workers on one PostgreSQL book run a date together: each joins the run and takes
+pages nobody else holds (the debits' agreements, the overdue instalments, a slice of the
+reminders: row locks that end with the page's transaction, or with a killed worker's
+connection, so its page goes to another). A step ends for everyone only when nothing of
+it is left, held or not, so the steps keep their order across workers; the date is
+finished, and its risk rules and report done, by one of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,14 +37,26 @@ from zoneinfo import ZoneInfo
 from core.accounts import debit_key, receivable_of, wallet_of
 from core.agreement import AgreementStatus
 from core.clock import Clock, business_date
+from core.due import DueInstalment
 from core.events import SYSTEM, Event
 from core.ledger import InsufficientFunds, LedgerError, Transfer, TransferKind
 from core.money import Money
 from core.outbox import Notice, NoticeKind, Party, QuietHours
-from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.ports import Conflict, UnitOfWork, UnitOfWorkFactory
 
 PAGE = 500
+REMINDER_SLICES = 16  # at most, per due date: enough to share among a few workers
+CONFLICTS_IN_A_ROW = 20  # a page the book refuses this often is not bad luck
 log = logging.getLogger(__name__)
+
+
+async def _others_pages() -> None:
+    """What is left of a step is held by other workers' pages: they end in milliseconds,
+    or with their worker's connection (then the rows are free to take)."""
+    await asyncio.sleep(0.02)
+
+
+Wait = Callable[[], Awaitable[None]]
 
 
 class StorageRefused(Exception):
@@ -50,6 +70,7 @@ class ServicingPolicy:
     overdue_days: tuple[int, ...] = (1, 3, 7)
     quiet: QuietHours = field(default_factory=QuietHours)
     page: int = PAGE
+    slices: int = REMINDER_SLICES
 
 
 @dataclass
@@ -83,11 +104,12 @@ class _Planner:
 
 async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
                         policy: ServicingPolicy, day: date,
-                        finish: Callable[[UnitOfWork], Awaitable[None]] | None = None
-                        ) -> RunCounts:
-    """Service ``day``. ``finish`` runs in the transaction that marks the date finished
-    (the risk rules and the daily report): the date is finished exactly when it has run,
-    and a crash before that commit leaves both to be done again."""
+                        finish: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+                        wait: Wait = _others_pages) -> RunCounts:
+    """Service ``day``, or join other workers servicing it. ``finish`` runs in the
+    transaction that marks the date finished (the risk rules and the daily report): the
+    date is finished exactly when it has run, and a crash before that commit leaves both
+    to be done again. The counts are this worker's; the run's are in the book."""
     counts = RunCounts()
     async with uow() as tx:
         if await tx.servicing.finished(day):
@@ -96,11 +118,12 @@ async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
             return RunCounts(already_finished=True)
         await tx.servicing.start_run(day)
         await tx.commit()
-    await _debits(uow, clock, tz, policy, day, counts)
-    await _overdue(uow, clock, tz, policy, day, counts)
-    await _reminders(uow, clock, tz, policy, day, counts)
+    await _debits(uow, clock, tz, policy, day, counts, wait)
+    await _overdue(uow, policy, day, counts, wait)
+    await _reminders(uow, clock, tz, policy, day, counts, wait)
     async with uow() as tx:
-        await tx.servicing.finish_run(day)
+        if not await tx.servicing.finish_run(day):
+            return counts  # another worker finished it, its rules and report with it
         if finish is not None:
             try:
                 async with tx.savepoint():
@@ -113,19 +136,46 @@ async def run_servicing(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
     return counts
 
 
-async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: ServicingPolicy,
-                  day: date, counts: RunCounts) -> None:
-    planner = _Planner(clock, tz, policy.quiet)
+async def _pages(uow: UnitOfWorkFactory, page: Callable[[], Awaitable[bool]],
+                 left: Callable[[UnitOfWork], Awaitable[bool]], wait: Wait, step: str,
+                 day: date) -> None:
+    """One step's pages until nothing of it is left. ``page`` does one in its own unit
+    (False: it found none to take); ``left`` says whether any is still to do, held by
+    other workers (then they are on it: wait, and look again; a killed worker's rows are
+    free to take the next time). A page the book refused because another unit ran over
+    the same rows at once is taken again."""
+    conflicts = 0
     while True:
-        page = RunCounts()
+        try:
+            took = await page()
+        except Conflict as error:
+            conflicts += 1
+            if conflicts >= CONFLICTS_IN_A_ROW:
+                raise
+            log.warning("servicing %s, %s: a page collided with another unit (%s);"
+                        " taking it again", day, step, error)
+            continue
+        conflicts = 0
+        if not took:
+            async with uow.read() as tx:
+                if not await left(tx):
+                    return
+            await wait()
+
+
+async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: ServicingPolicy,
+                  day: date, counts: RunCounts, wait: Wait) -> None:
+    async def page() -> bool:
+        planner = _Planner(clock, tz, policy.quiet)
+        done = RunCounts()
         async with uow() as tx:
             due = await tx.servicing.debits_due(day, policy.page)
             if not due:
-                return
+                return False
             for debit in due:
                 try:
                     async with tx.savepoint():
-                        await _debit(tx, policy, day, debit, page, planner)
+                        await _debit(tx, policy, day, debit, done, planner)
                 except (LedgerError, StorageRefused) as error:
                     # One part the book refuses must not stop everyone's servicing: it is
                     # set aside for operators and tried again tomorrow.
@@ -137,14 +187,17 @@ async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: Se
                                                  "debit.error", {"agreement": debit.agreement_id,
                                                                  "error": str(error)[:200]},
                                                  parties=_both(debit)))
-                    page.failed += 1
+                    done.failed += 1
             await planner.flush(tx)
-            await tx.servicing.add_counts(day, debited=page.debited, failed=page.failed,
-                                          retried=page.retried, defaulted=page.defaulted,
-                                          completed=page.completed)
+            await tx.servicing.add_counts(day, debited=done.debited, failed=done.failed,
+                                          retried=done.retried, defaulted=done.defaulted,
+                                          completed=done.completed)
             await tx.commit()
         for name in ("debited", "failed", "retried", "defaulted", "completed"):
-            setattr(counts, name, getattr(counts, name) + getattr(page, name))
+            setattr(counts, name, getattr(counts, name) + getattr(done, name))
+        return True
+
+    await _pages(uow, page, lambda tx: tx.servicing.debits_left(day), wait, "debits", day)
 
 
 async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, counts: RunCounts,
@@ -254,13 +307,13 @@ async def _failed(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, cou
                            urgent=True))
 
 
-async def _overdue(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: ServicingPolicy,
-                   day: date, counts: RunCounts) -> None:
-    while True:
+async def _overdue(uow: UnitOfWorkFactory, policy: ServicingPolicy, day: date,
+                   counts: RunCounts, wait: Wait) -> None:
+    async def page() -> bool:
         async with uow() as tx:
             marked = await tx.servicing.mark_overdue(day, policy.page)
             if not marked:
-                return
+                return False
             # Overdue concerns the borrower and the friends still covering a part of it
             # (they are told too).
             await tx.events.append_many([
@@ -271,12 +324,17 @@ async def _overdue(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: S
             await tx.servicing.add_counts(day, overdue_marked=len(marked))
             await tx.commit()
         counts.overdue_marked += len(marked)
+        return True
+
+    await _pages(uow, page, lambda tx: tx.servicing.overdue_left(day), wait, "overdue", day)
 
 
 async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
-                     policy: ServicingPolicy, day: date, counts: RunCounts) -> None:
+                     policy: ServicingPolicy, day: date, counts: RunCounts,
+                     wait: Wait) -> None:
     """Before the due date to whoever pays (friends for their parts, the borrower for the
-    rest); after it, escalating overdue notices to the payers and the borrower.
+    rest); after it, escalating overdue notices to the payers and the borrower. Planned a
+    slice of one due date at a time (the first worker here cuts them), a page per unit.
 
     A date caught up late (the bot was down) plans none: "due in 3 days" arriving on the due
     date misleads, and today's own run plans every reminder that is still true."""
@@ -284,46 +342,57 @@ async def _reminders(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo,
         return
     schedule = [(day + timedelta(days=d), "due", d) for d in policy.reminder_days]
     schedule += [(day - timedelta(days=d), "overdue", d) for d in policy.overdue_days]
-    planner = _Planner(clock, tz, policy.quiet)
-    for due, kind, days in schedule:
-        reminder = NoticeKind.REMINDER_DUE if kind == "due" else NoticeKind.REMINDER_OVERDUE
-        after = 0
-        while True:
-            async with uow() as tx:
-                page = await tx.servicing.unpaid_due_on(due, after, policy.page, day)
-                if not page:
-                    break
-                for inst in page:
-                    facts = {"instalment": inst.instalment_id, "merchant": inst.merchant,
-                             "seq": inst.seq, "of": inst.of, "due": inst.due_date.isoformat(),
-                             "days": days}
-                    own = inst.amount - inst.paid - Money(sum(p.fen for _, p in inst.parts))
-                    by_friend: dict[int, int] = {}
-                    for friend, part in inst.parts:  # one friend may hold two agreements
-                        by_friend[friend] = by_friend.get(friend, 0) + part.fen
-                    # On the due date the friend's debit ran earlier in this same run, and
-                    # its notice (paid, or failed and when it is tried again) says more; on a
-                    # retry day that notice says it is overdue too, to the friend and the
-                    # borrower alike, so neither gets a second push about it.
-                    told = set(inst.debited_on_day)
-                    friends = {} if kind == "due" and days == 0 else by_friend
-                    if kind == "overdue":
-                        friends = {f: fen for f, fen in friends.items() if f not in told}
-                    for friend, fen in friends.items():
-                        planner.add(Notice(f"{friend}:{inst.instalment_id}:{kind}{days}:{day}",
-                                           friend, reminder,
-                                           {**facts, "amount": fen, "role": Party.FRIEND}))
-                    if (own.fen > 0 or kind == "overdue") and not (kind == "overdue" and told):
-                        amount = own if own.fen > 0 else inst.amount - inst.paid
-                        planner.add(Notice(
-                            f"{inst.borrower_id}:{inst.instalment_id}:{kind}{days}:{day}",
-                            inst.borrower_id, reminder,
-                            {**facts, "amount": amount.fen, "role": Party.BORROWER}))
-                planned = await planner.flush(tx)
-                await tx.servicing.add_counts(day, reminders_planned=planned)
-                await tx.commit()
-            counts.reminders_planned += planned
-            after = page[-1].instalment_id
+    async with uow() as tx:
+        if await tx.servicing.slice_reminders(day, schedule, policy.page, policy.slices):
+            await tx.commit()
+
+    async def page() -> bool:
+        planner = _Planner(clock, tz, policy.quiet)
+        async with uow() as tx:
+            part = await tx.servicing.take_slice(day)
+            if part is None:
+                return False
+            due = await tx.servicing.unpaid_due_on(part.due_date, part.done_upto,
+                                                   policy.page, day, part.upto_id)
+            for inst in due:
+                _remind(planner, inst, part.kind, part.days, day)
+            planned = await planner.flush(tx)
+            await tx.servicing.slice_done_upto(
+                part, due[-1].instalment_id if due else part.done_upto,
+                finished=len(due) < policy.page)
+            await tx.servicing.add_counts(day, reminders_planned=planned)
+            await tx.commit()
+        counts.reminders_planned += planned
+        return True
+
+    await _pages(uow, page, lambda tx: tx.servicing.slices_left(day), wait, "reminders", day)
+
+
+def _remind(planner: _Planner, inst: DueInstalment, kind: str, days: int, day: date) -> None:
+    reminder = NoticeKind.REMINDER_DUE if kind == "due" else NoticeKind.REMINDER_OVERDUE
+    facts = {"instalment": inst.instalment_id, "merchant": inst.merchant,
+             "seq": inst.seq, "of": inst.of, "due": inst.due_date.isoformat(),
+             "days": days}
+    own = inst.amount - inst.paid - Money(sum(p.fen for _, p in inst.parts))
+    by_friend: dict[int, int] = {}
+    for friend, part in inst.parts:  # one friend may hold two agreements
+        by_friend[friend] = by_friend.get(friend, 0) + part.fen
+    # On the due date the friend's debit ran earlier in this same run, and its notice
+    # (paid, or failed and when it is tried again) says more; on a retry day that notice
+    # says it is overdue too, to the friend and the borrower alike, so neither gets a
+    # second push about it.
+    told = set(inst.debited_on_day)
+    friends = {} if kind == "due" and days == 0 else by_friend
+    if kind == "overdue":
+        friends = {f: fen for f, fen in friends.items() if f not in told}
+    for friend, fen in friends.items():
+        planner.add(Notice(f"{friend}:{inst.instalment_id}:{kind}{days}:{day}",
+                           friend, reminder, {**facts, "amount": fen, "role": Party.FRIEND}))
+    if (own.fen > 0 or kind == "overdue") and not (kind == "overdue" and told):
+        amount = own if own.fen > 0 else inst.amount - inst.paid
+        planner.add(Notice(f"{inst.borrower_id}:{inst.instalment_id}:{kind}{days}:{day}",
+                           inst.borrower_id, reminder,
+                           {**facts, "amount": amount.fen, "role": Party.BORROWER}))
 
 
 def business_dates_to_run(last_finished: date | None, today: date,

@@ -62,6 +62,9 @@ async def connect(url: str) -> asyncpg.Connection:
 
 class PostgresDatabase:
     dialect = POSTGRES
+    # What the server says when it ends a unit to let another through (core.ports.Conflict).
+    conflicts: tuple[type[BaseException], ...] = (asyncpg.DeadlockDetectedError,
+                                                  asyncpg.SerializationError)
     path = None  # no file beside which to save reports
 
     def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:

@@ -266,7 +266,9 @@ async def test_of_several_webhook_workers_on_one_book_one_registers_the_webhook(
 
 @pytest.mark.postgres_only
 async def test_periodic_jobs_run_in_the_process_that_leads_them(engine, migrated_postgres_url):
-    from bot.jobs import JOBS_LEADER, JobContext, servicing_job
+    """Request expiry runs in the jobs' leader only; servicing in every worker, which joins
+    the run of the date (core.services.servicing), so it is done once however many run it."""
+    from bot.jobs import JOBS_LEADER, JobContext, expire_requests, servicing_job
     from storage.leadership import Leadership
     from tests.support.scheduled_work import QuietBot, services_for
 
@@ -280,13 +282,24 @@ async def test_periodic_jobs_run_in_the_process_that_leads_them(engine, migrated
         context.bot_data = {JOBS_LEADER: this_worker,
                             "services": services_for(StorageUnitOfWorkFactory(db, clock),
                                                      clock)}
+        expiries = []
+
+        async def expire_due() -> int:
+            expiries.append(1)
+            return 0
+
+        object.__setattr__(context.services.cover, "expire_due", expire_due)  # counted
         assert await other_worker.try_lead()
-        await servicing_job(context)  # another worker leads the jobs: nothing runs here
-        assert q(migrated_postgres_url, "SELECT COUNT(*) FROM servicing_runs") == [(0,)]
-        await other_worker.release()  # it stopped (or died): this one takes the jobs over
-        await servicing_job(context)
+        await expire_requests(context)  # another worker leads the jobs: nothing runs here
+        assert expiries == []
+        await servicing_job(context)  # servicing is every worker's: it runs here too
         assert q(migrated_postgres_url, "SELECT business_date FROM servicing_runs"
                                         " WHERE finished_at IS NOT NULL") == [("2026-11-29",)]
+        await servicing_job(context)  # and a date is done once
+        assert q(migrated_postgres_url, "SELECT COUNT(*) FROM servicing_runs") == [(1,)]
+        await other_worker.release()  # it stopped (or died): this one takes the jobs over
+        await expire_requests(context)
+        assert expiries == [1]
     finally:
         await other_worker.release()
         await this_worker.release()

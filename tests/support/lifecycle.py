@@ -307,8 +307,12 @@ def book(db: Path | str, rank_transfers: bool = False) -> dict[str, list[tuple]]
         kept = sorted((c for c in columns(db, table) if not VOLATILE.search(c)),
                       key=lambda c: (c != "id", c))
         ranked = {kept.index(c) for c in TRANSFER_REFERENCES.get(table, ())} if rank else set()
+        select = f"SELECT {', '.join(kept)} FROM {table}"
+        if table == "book_totals":  # PostgreSQL keeps each total in shards that add up to it
+            kept, select = ["name", "value"], ("SELECT name, SUM(value) FROM book_totals"
+                                               " GROUP BY name")
         rows = []
-        for row in q(db, f"SELECT {', '.join(kept)} FROM {table}"):
+        for row in q(db, select):
             row = tuple(rank.get(v, v) if i in ranked else v for i, v in enumerate(row))
             if rank and table == "events":
                 row = tuple(_ranked_data(v, rank) if c == "data" else v

@@ -1,7 +1,11 @@
 """Run servicing for some business dates in a real process that SIGKILLs itself at the Nth
-commit, before or after it reaches the disk. Used by the kill-and-restart test:
+commit, before or after it reaches the disk. Used by the kill-and-restart test, and by the
+test of a worker killed while others service the same date:
 
-    python -m tests.support.servicing_killer DB DATE[,DATE...] KILL_AT before|after|never
+    python -m tests.support.servicing_killer BOOK DATE[,DATE...] KILL_AT before|after|never
+
+BOOK is a SQLite file or a PostgreSQL URL. With HOLD_FIRST_PAGE=PATH it dies in its first
+page of debits instead (hold_first_page).
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ import os
 import signal
 import sys
 from datetime import date, datetime, time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.clock import FixedClock
 from core.services.servicing import ServicingPolicy, run_servicing
 from storage import db as storage_db
-from storage.db import Database
+from storage.engine import open_book
 from storage.uow import StorageUnitOfWorkFactory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -33,6 +38,29 @@ def arm(kill_at: int, when: str) -> None:
     atexit.register(lambda: print(f"commits={seen['commits']}"))
 
 
+def hold_first_page(go: Path) -> None:
+    """SIGKILL this process in its first page of debits, once it has done them and before
+    it counts them (so it holds the page's agreements, and not the run's row): it says so
+    (GO.held) and waits for GO first, so a test knows another worker met the page."""
+    from storage.servicing import ServicingStore
+
+    add_counts = ServicingStore.add_counts
+
+    async def dying_add_counts(self, day, **counts) -> None:
+        if counts.get("debited") or counts.get("failed"):
+            await _held_until(go)
+            os.kill(os.getpid(), signal.SIGKILL)
+        await add_counts(self, day, **counts)
+
+    ServicingStore.add_counts = dying_add_counts  # type: ignore[method-assign]
+
+
+async def _held_until(go: Path) -> None:
+    go.with_name(go.name + ".held").touch()
+    while not go.exists():  # noqa: ASYNC240, ASYNC110  (another process makes it)
+        await asyncio.sleep(0.01)
+
+
 def _dying(commit, seen: dict, kill_at: int, when: str):
     async def dying_commit(self) -> None:
         seen["commits"] += 1
@@ -45,9 +73,9 @@ def _dying(commit, seen: dict, kill_at: int, when: str):
     return dying_commit
 
 
-async def main(path: str, days: list[date]) -> None:
-    db = await Database(path).open()
+async def main(location: str, days: list[date]) -> None:
     clock = FixedClock(datetime.combine(days[0], time(6), tzinfo=TZ))
+    db = await open_book(location, clock)
     uow = StorageUnitOfWorkFactory(db, clock)
     for day in days:
         clock.set(datetime.combine(day, time(6), tzinfo=TZ))
@@ -58,4 +86,6 @@ async def main(path: str, days: list[date]) -> None:
 if __name__ == "__main__":
     db_path, dates, kill_at, when = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     arm(kill_at, when)
+    if os.environ.get("HOLD_FIRST_PAGE"):
+        hold_first_page(Path(os.environ["HOLD_FIRST_PAGE"]))
     asyncio.run(main(db_path, [date.fromisoformat(d) for d in dates.split(",")]))
