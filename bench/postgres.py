@@ -43,9 +43,11 @@ def _with_database(url: str, name: str) -> str:
 
 
 @contextmanager
-def fresh_database(url: str) -> Iterator[str]:
-    """A new empty database on the server at ``url``; dropped when the block ends."""
+def fresh_database(url: str, template: str | None = None) -> Iterator[str]:
+    """A new empty database on the server at ``url`` (or a copy of the database at the URL
+    ``template``, which nobody may be connected to); dropped when the block ends."""
     name = f"daihuan_bench_{next(_names)}"
+    copy = f" TEMPLATE {urlsplit(template).path.lstrip('/')}" if template else ""
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect(url)
@@ -55,7 +57,7 @@ def fresh_database(url: str) -> Iterator[str]:
             await conn.close()
 
     asyncio.run(admin(f"DROP DATABASE IF EXISTS {name}"))
-    asyncio.run(admin(f"CREATE DATABASE {name}"))
+    asyncio.run(admin(f"CREATE DATABASE {name}{copy}"))
     try:
         yield _with_database(url, name)
     finally:

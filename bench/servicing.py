@@ -18,6 +18,13 @@ code (storage/pg/copy.py, which checks it on the way), then served from PostgreS
 
 Goals: time per instalment and per due instalment at 1M within 1.5x of 10k; peak RSS within
 64 MiB.
+
+With several workers (``--workers 1,2``, PostgreSQL): the largest book is built once and
+served by N processes at once, each running the same daily run, which they share
+(core.services.servicing): the time from the first one's start to the last one's end, and
+the CPU they spent together. On 2 cores, the workers and PostgreSQL share the same CPUs.
+
+    python -m bench.servicing --workers 1,2 --sizes 1000000 [--database-url …|throwaway]
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import resource
 import shutil
 import sqlite3
@@ -143,17 +151,50 @@ async def serve(location: Path | str) -> float:
     clock = FixedClock(datetime(2027, 3, 15, 2, tzinfo=UTC))
     db = await open_book(location, clock)
     uow = StorageUnitOfWorkFactory(db, clock)
-    start = time.perf_counter()
+    started, start, cpu = time.time(), time.perf_counter(), time.process_time()
     result = await run_daily(uow, clock, TZ, ServicingPolicy(), RiskPolicy(),
                              frozenset({9000}), [DAY])
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     await db.close()
     (_, counts), = result.runs
     print(json.dumps({"seconds": elapsed, "debited": counts.debited, "failed": counts.failed,
                       "reminders": counts.reminders_planned, "alerts": result.alerts_raised,
-                      "reported": result.reported is not None,
+                      "reported": result.reported is not None, "cpu": cpu,
+                      "started": started, "ended": started + elapsed,
                       "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
     return elapsed
+
+
+def measure_workers(workdir: Path, size: int, counts: list[int], server: str) -> None:
+    """The book of ``size`` (10% due) served by each number of workers in ``counts``."""
+    path = workdir / f"book-{size}.db"
+    build(path, size)
+    results = {}
+    with postgres.fresh_database(server) as template:
+        asyncio.run(copy_to_postgres(path, template, FixedClock(datetime(2027, 1, 1,
+                                                                          tzinfo=UTC))))
+        path.unlink()
+        for n in counts:
+            with postgres.fresh_database(server, template=template) as url:
+                workers = [subprocess.Popen([sys.executable, "-m", "bench.servicing",
+                                             "--serve", url], stdout=subprocess.PIPE,
+                                            text=True) for _ in range(n)]
+                runs = [json.loads(w.communicate()[0].strip().splitlines()[-1])
+                        for w in workers]
+                assert all(w.returncode == 0 for w in workers)
+            wall = max(r["ended"] for r in runs) - min(r["started"] for r in runs)
+            cpu = sum(r["cpu"] for r in runs)
+            done = {k: sum(r[k] for r in runs) for k in ("debited", "failed", "reminders")}
+            reports = sum(r["reported"] for r in runs)
+            results[n] = wall
+            print(f"{size:,} instalments, {n} worker{'s' if n > 1 else ' '}: {wall:7.2f} s,"
+                  f" {cpu:7.2f} s CPU in the workers; debited {done['debited']}, failed"
+                  f" {done['failed']}, reminders {done['reminders']}, shares "
+                  f"{[r['debited'] + r['failed'] + r['reminders'] for r in runs]},"
+                  f" reports {reports}", flush=True)
+    first, most = min(counts), max(counts)
+    print(f"servicing time, {most} workers / {first}: {results[most] / results[first]:.2f}"
+          f"   ({os.cpu_count()} cores here, shared with PostgreSQL)")
 
 
 def measure(workdir: Path, size: int, due_every: int, server: str | None) -> dict:
@@ -196,12 +237,23 @@ def main() -> None:
                         help="instalments due in the per-due-instalment books")
     parser.add_argument("--database-url", help="a PostgreSQL server to serve the books from "
                         "(a fresh database each), or 'throwaway' to start one here")
+    parser.add_argument("--workers", help="worker counts to compare, e.g. 1,2 (PostgreSQL)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve if is_postgres_url(args.serve) else Path(args.serve)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.workers:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-servicing-"))
+        try:
+            with postgres.server(args.database_url or postgres.THROWAWAY) as server:
+                print(asyncio.run(postgres.durability(server)), flush=True)
+                measure_workers(workdir, max(sizes), [int(n) for n in args.workers.split(",")],
+                                server)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     workdir = Path(tempfile.mkdtemp(prefix="bench-servicing-"))
     try:
         with contextlib.ExitStack() as stack:

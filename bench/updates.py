@@ -14,6 +14,16 @@ than one waiting update a person; the rate it sustained is printed beside the on
     python -m bench.updates [--users 500] [--updates 4000] [--rate 200] [--seconds 10]
 
 Goals: Daihuan >= 0.5 of the no-op rate; CPU per update <= 3x the no-op's; p99 <= 100 ms.
+
+With several workers (``--workers 1,2,4``): the same crowd, flat out, through N
+``daihuan run --webhook`` processes on one PostgreSQL book (``--database-url``, or a
+throwaway server), Telegram's deliveries spread over them round robin, 64 in flight at a
+time. For each N: throughput, and the CPU all workers spent per update (each worker's CPU
+per update it handled, weighted by its share), which must grow by at most 20% from 1
+worker to 4: that is what says the design scales. On 2 cores the workers, PostgreSQL and
+this benchmark share the same CPUs, so throughput cannot grow with N here.
+
+    python -m bench.updates --workers 1,2,4 [--database-url postgresql://…|throwaway]
 """
 
 from __future__ import annotations
@@ -233,11 +243,81 @@ async def main(users: int, updates: int, rate: float, seconds: float) -> None:
     print(f"Daihuan p99 at {chosen:.0f}/s: {p99:.1f} ms   (goal <= 100)")
 
 
+async def through_workers(n: int, url: str, tmp: Path, users: int, updates: int
+                          ) -> tuple[float, float]:
+    """Flat out through ``n`` webhook workers on the book at ``url``: updates/s, and CPU ms
+    of all workers together per update."""
+    from tests.support.dbcheck import one
+    from tests.support.worker_processes import WorkerProcess
+
+    api = FakeBotApi(TEST_TOKEN)
+    await api.start()
+    workers = [WorkerProcess(api, tmp, f"worker-{n}-{i}", url, webhook=True)
+               for i in range(n)]
+    try:
+        for worker in workers:
+            await worker.start()  # the first registers the webhook
+        api.webhook_targets = [worker.base for worker in workers]
+        crowd = Crowd(api, users)
+        await asyncio.sleep(float(os.environ.get("BENCH_WARMUP", "1")))
+        pids = [worker.proc.pid for worker in workers]
+        cpu = sum(cpu_seconds(pid) for pid in pids)
+        start_output = len(api.outputs)
+        start = time.monotonic()
+        in_flight = asyncio.Semaphore(64)
+
+        async def offer() -> None:
+            async with in_flight:
+                await crowd.offer(crowd.rng.choice(crowd.people))
+
+        await asyncio.gather(*(offer() for _ in range(updates)))
+        waiting = "SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL"
+        await _until(lambda: len(api.outputs) > start_output
+                     and time.monotonic() - api.outputs[-1].at > 0.5
+                     and not one(url, waiting))
+        throughput = updates / (api.outputs[-1].at - start)
+        spent = sum(cpu_seconds(pid) for pid in pids) - cpu
+        for worker in workers:
+            if worker.proc.returncode is not None:
+                raise SystemExit(f"{worker.name} died: see {worker.log_path}")
+        return throughput, spent / updates * 1000
+    finally:
+        for worker in workers:
+            await worker.stop()
+        await api.stop()
+
+
+def main_workers(counts: list[int], database_url: str, users: int, updates: int) -> None:
+    from bench import postgres
+
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp, \
+            postgres.server(database_url) as server:
+        print(asyncio.run(postgres.durability(server)), flush=True)
+        for n in counts:
+            with postgres.fresh_database(server) as url:
+                results[n] = asyncio.run(through_workers(n, url, Path(tmp), users, updates))
+            print(f"{n} worker{'s' if n > 1 else ' '}: {results[n][0]:7.1f} updates/s flat out,"
+                  f" {results[n][1]:5.2f} ms CPU per update (all workers)", flush=True)
+    first, most = min(counts), max(counts)
+    print(f"throughput, {most} workers / {first}: {results[most][0] / results[first][0]:.2f}"
+          f"   (bounded here: {os.cpu_count()} cores for the workers, PostgreSQL and this)")
+    print(f"CPU per update, {most} workers / {first}: "
+          f"{results[most][1] / results[first][1]:.2f}   (goal <= 1.2)")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--updates", type=int, default=4000)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", help="worker counts to compare, e.g. 1,2,4 (PostgreSQL)")
+    parser.add_argument("--database-url", default="throwaway",
+                        help="with --workers: a PostgreSQL server, or 'throwaway'")
     args = parser.parse_args()
-    asyncio.run(main(args.users, args.updates, args.rate, args.seconds))
+    if args.workers:
+        main_workers([int(n) for n in args.workers.split(",")], args.database_url,
+                     args.users, args.updates)
+    else:
+        asyncio.run(main(args.users, args.updates, args.rate, args.seconds))
