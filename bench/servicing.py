@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import resource
 import shutil
@@ -148,6 +149,9 @@ def _due(k: int, due_every: int) -> date:
 
 
 async def serve(location: Path | str) -> float:
+    # Each step's pages, waits and time per worker, on stderr (shown with --workers).
+    logging.basicConfig(level=logging.WARNING, format=f"  worker {os.getpid()}: %(message)s")
+    logging.getLogger("core.services.servicing").setLevel(logging.INFO)
     clock = FixedClock(datetime(2027, 3, 15, 2, tzinfo=UTC))
     db = await open_book(location, clock)
     uow = StorageUnitOfWorkFactory(db, clock)

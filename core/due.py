@@ -40,6 +40,17 @@ class DueInstalment:
 
 
 @dataclass(frozen=True, slots=True)
+class DebitSlice:
+    """Part of a business date's debits: the due parts of the friends with ids above
+    ``after_friend`` up to ``upto_friend`` (None: no end). A friend's parts are all in one
+    slice, so the worker holding it is the only one debiting that friend's wallet, and
+    debits them in their order."""
+    business_date: date
+    after_friend: int
+    upto_friend: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReminderSlice:
     """Part of a business date's reminders of one kind: the unpaid instalments due on
     ``due_date`` with ids above ``after_id`` up to ``upto_id`` (None: no end), planned so

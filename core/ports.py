@@ -16,6 +16,7 @@ from core.cover import CoverRequest, CoverStatus, Route
 from core.credit import RepaymentRecord
 from core.due import (
     DebitDue,
+    DebitSlice,
     DueInstalment,
     OverdueDay,
     OverdueMark,
@@ -208,13 +209,24 @@ class ServicingRepository(Protocol):
 
     async def last_finished(self) -> date | None: ...
 
-    async def debits_due(self, day: date, limit: int) -> list[DebitDue]:
-        """The next page of parts due by ``day`` that no other worker's page holds; held
-        by this unit until it ends."""
+    async def slice_debits(self, day: date, page: int, most: int) -> bool:
+        """Cuts ``day``'s debits into slices of friends, once."""
         ...
 
-    async def debits_left(self, day: date) -> bool:
-        """Whether any part is due by ``day`` still, held by another worker or not."""
+    async def take_debit_slice(self, day: date) -> DebitSlice | None:
+        """An unfinished slice no other worker holds, held by this unit until it ends."""
+        ...
+
+    async def debit_slices_left(self, day: date) -> bool: ...
+
+    async def debit_slice_finished(self, part: DebitSlice) -> None: ...
+
+    async def debits_due(self, part: DebitSlice, limit: int) -> list[DebitDue]:
+        """The next page of the slice's parts due by its date, friend by friend."""
+        ...
+
+    async def hold_accounts(self, ids: list[int]) -> set[int]:
+        """Those of the accounts this unit now holds, passing over any another holds."""
         ...
 
     async def claim(self, debit: DebitDue) -> bool:

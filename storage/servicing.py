@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from core.clock import Clock, utc_iso
-from core.due import DebitDue, DueInstalment, OverdueMark, ReminderSlice, ServicingRun
+from core.due import DebitDue, DebitSlice, DueInstalment, OverdueMark, ReminderSlice, ServicingRun
 from core.money import Money
 from storage.dialect import SQLITE, Dialect
 from storage.sql import Sql
@@ -87,27 +87,86 @@ class ServicingStore:
         " JOIN instalments i ON i.id = ai.instalment_id JOIN bills b ON b.id = i.bill_id"
         " WHERE ai.status = 'covered' AND ai.next_attempt_on <= ? AND i.status = 'unpaid'")
 
-    async def debits_due(self, day: date, limit: int) -> list[DebitDue]:
-        """Friends' parts whose next attempt falls by ``day``: a range of the index on
-        (status, next_attempt_on). Every attempt moves a part out of it (paid, or its next
-        attempt later, or defaulted), so each page is the next of what is left. On
-        PostgreSQL the page's agreements are held until the unit ends (the order every
-        writer keeps: agreement first), and those another worker's page holds are passed
-        over: that worker is debiting them."""
+    async def slice_debits(self, day: date, page: int, most: int) -> bool:
+        """Cut ``day``'s debits into slices of friends, once (as ``slice_reminders``): the
+        friends with parts due, by id, into up to ``most`` slices of about a page of parts
+        or more each. A friend is in exactly one slice; the first starts below every id
+        and the last has no end, so every friend is in one."""
+        rows = await self._conn.execute_fetchall(
+            "UPDATE servicing_runs SET debits_sliced_at = ? WHERE business_date = ?"
+            " AND debits_sliced_at IS NULL RETURNING business_date",
+            (utc_iso(self._clock.now()), day.isoformat()))
+        if not rows:
+            return False
+        (count,), = await self._conn.execute_fetchall(
+            "SELECT COUNT(*)" + self._DEBITS_DUE, (day.isoformat(),))
+        parts = max(1, min(most, count // page))
+        # Cut by the active agreements' friends, in the order of an index on them: what a
+        # friend has due is about what they cover, and it needs no sort of the due parts. A
+        # tile's last friend ends a slice; one with more than a tile ends two, hence a set.
+        ends = sorted({r[0] for r in await self._conn.execute_fetchall(
+            "SELECT MAX(friend) FROM (SELECT friend_id AS friend, ntile(?) OVER"
+            " (ORDER BY friend_id) AS part FROM agreements WHERE status = 'active') AS cut"
+            " GROUP BY part", (parts,))})
+        starts = [0, *ends[:-1]]
+        uptos: list[int | None] = [*ends[:-1], None]
+        await self._conn.executemany(
+            "INSERT INTO debit_slices (business_date, after_friend, upto_friend)"
+            " VALUES (?, ?, ?)",
+            [(day.isoformat(), after, upto) for after, upto in zip(starts, uptos, strict=True)]
+            or [(day.isoformat(), 0, None)])
+        return True
+
+    async def take_debit_slice(self, day: date) -> DebitSlice | None:
+        """A slice of ``day``'s debits not yet finished and not held by another worker,
+        held until this unit ends."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT after_friend, upto_friend FROM debit_slices"
+            " WHERE business_date = ? AND finished_at IS NULL ORDER BY after_friend LIMIT 1"
+            + self._skip_locked(), (day.isoformat(),))
+        return DebitSlice(day, rows[0][0], rows[0][1]) if rows else None
+
+    async def debit_slices_left(self, day: date) -> bool:
+        """Whether a slice of the debits is unfinished, held by another worker or not: the
+        debits are done when none is."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM debit_slices WHERE business_date = ? AND finished_at IS NULL"
+            " LIMIT 1", (day.isoformat(),))
+        return bool(rows)
+
+    async def debit_slice_finished(self, part: DebitSlice) -> None:
+        await self._conn.execute(
+            "UPDATE debit_slices SET finished_at = ? WHERE business_date = ?"
+            " AND after_friend = ?",
+            (utc_iso(self._clock.now()), part.business_date.isoformat(), part.after_friend))
+
+    async def debits_due(self, part: DebitSlice, limit: int) -> list[DebitDue]:
+        """The slice's friends' parts whose next attempt falls by its date, in the order
+        they fell due: a range of the index on (status, next_attempt_on), read past the
+        other slices' parts. Every attempt moves a part out of it (paid, or its next attempt
+        later, or defaulted), so each page is the next of what is left, and a friend's
+        parts are debited in their order however the pages cut them."""
         rows = await self._conn.execute_fetchall(
             "SELECT ai.agreement_id, ai.instalment_id, ai.amount, ai.attempts, a.friend_id,"
             " a.borrower_id, i.due_date, b.merchant, i.seq, b.plan" + self._DEBITS_DUE +
-            " ORDER BY ai.next_attempt_on, ai.agreement_id, ai.instalment_id LIMIT ?"
-            + self._skip_locked("a"), (day.isoformat(), limit))
+            " AND a.friend_id > ? AND a.friend_id <= ?"
+            " ORDER BY ai.next_attempt_on, ai.agreement_id, ai.instalment_id LIMIT ?",
+            (part.business_date.isoformat(), part.after_friend,
+             part.upto_friend if part.upto_friend is not None else _NO_END, limit))
         return [DebitDue(r[0], r[1], Money(r[2]), r[3], r[4], r[5], date.fromisoformat(r[6]),
                          r[7], r[8], r[9]) for r in rows]
 
-    async def debits_left(self, day: date) -> bool:
-        """Whether any part is still due by ``day``, held by a page of another worker's or
-        not: the debits are done when none is."""
+    async def hold_accounts(self, ids: list[int]) -> set[int]:
+        """Of these accounts, those this unit now holds until it ends (in id order, as the
+        ledger takes them), passing over any another unit holds instead of waiting: a page
+        debits only where it will not queue behind another worker's page."""
+        held = self._skip_locked()
+        if not held or not ids:
+            return set(ids)
         rows = await self._conn.execute_fetchall(
-            "SELECT 1" + self._DEBITS_DUE + " LIMIT 1", (day.isoformat(),))
-        return bool(rows)
+            f"SELECT id FROM accounts WHERE id IN ({', '.join('?' * len(ids))})"
+            f" ORDER BY id{held}", sorted(ids))
+        return {r[0] for r in rows}
 
     async def claim(self, debit: DebitDue) -> bool:
         """Whether the part is still the friend's to be debited now. Its agreement is held

@@ -18,8 +18,8 @@ finishes in the state an uninterrupted run reaches. A date that ran to its end i
 again, so re-running it changes nothing and plans nothing, even after later dates ran.
 
 Several workers on one PostgreSQL book run a date together: each joins the run and takes
-pages nobody else holds (the debits' agreements, the overdue instalments, a slice of the
-reminders: row locks that end with the page's transaction, or with a killed worker's
+pages nobody else holds (a slice of the debits' friends, the overdue instalments, a slice
+of the reminders: row locks that end with the page's transaction, or with a killed worker's
 connection, so its page goes to another). A step ends for everyone only when nothing of
 it is left, held or not, so the steps keep their order across workers; the date is
 finished, and its risk rules and report done, by one of them.
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -37,9 +38,9 @@ from zoneinfo import ZoneInfo
 from core.accounts import debit_key, receivable_of, wallet_of
 from core.agreement import AgreementStatus
 from core.clock import Clock, business_date
-from core.due import DueInstalment
+from core.due import DebitDue, DueInstalment
 from core.events import SYSTEM, Event
-from core.ledger import InsufficientFunds, LedgerError, Transfer, TransferKind
+from core.ledger import Account, InsufficientFunds, LedgerError, Transfer, TransferKind
 from core.money import Money
 from core.outbox import Notice, NoticeKind, Party, QuietHours
 from core.ports import Conflict, UnitOfWork, UnitOfWorkFactory
@@ -145,37 +146,63 @@ async def _pages(uow: UnitOfWorkFactory, page: Callable[[], Awaitable[bool]],
     free to take the next time). A page the book refused because another unit ran over
     the same rows at once is taken again."""
     conflicts = 0
+    pages = waits = collisions = 0
+    started = time.perf_counter()  # for the log only: what a step cost, not what is due
     while True:
         try:
             took = await page()
         except Conflict as error:
             conflicts += 1
+            collisions += 1
             if conflicts >= CONFLICTS_IN_A_ROW:
                 raise
             log.warning("servicing %s, %s: a page collided with another unit (%s);"
                         " taking it again", day, step, error)
             continue
         conflicts = 0
+        pages += took
         if not took:
             async with uow.read() as tx:
                 if not await left(tx):
+                    log.info("servicing %s, %s: %d pages here in %.2f s (%d waits for other"
+                             " workers, %d collisions)", day, step, pages,
+                             time.perf_counter() - started, waits, collisions)
                     return
+            waits += 1
             await wait()
 
 
 async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: ServicingPolicy,
                   day: date, counts: RunCounts, wait: Wait) -> None:
+    """The parts due, a slice of friends at a time (the first worker here cuts them), a
+    page per unit: a friend's parts are debited by one worker, in their order."""
+    async with uow() as tx:
+        if await tx.servicing.slice_debits(day, policy.page, policy.slices):
+            await tx.commit()
+
     async def page() -> bool:
         planner = _Planner(clock, tz, policy.quiet)
         done = RunCounts()
         async with uow() as tx:
-            due = await tx.servicing.debits_due(day, policy.page)
-            if not due:
+            part = await tx.servicing.take_debit_slice(day)
+            if part is None:
                 return False
+            due = await tx.servicing.debits_due(part, policy.page)
+            accounts = await _accounts(tx, due)
+            held = await tx.servicing.hold_accounts(
+                sorted({a.id for pair in accounts.values() for a in pair}))
+            # A friend whose wallet, or one of whose borrowers' receivables, another unit
+            # holds waits for the slice's next page, all of their parts from that one on:
+            # their order is the order a short wallet pays them in.
+            later: set[int] = set()
             for debit in due:
+                wallet, receivable = accounts[debit.friend_id, debit.borrower_id]
+                if debit.friend_id in later or not {wallet.id, receivable.id} <= held:
+                    later.add(debit.friend_id)
+                    continue
                 try:
                     async with tx.savepoint():
-                        await _debit(tx, policy, day, debit, done, planner)
+                        await _debit(tx, policy, day, debit, wallet, receivable, done, planner)
                 except (LedgerError, StorageRefused) as error:
                     # One part the book refuses must not stop everyone's servicing: it is
                     # set aside for operators and tried again tomorrow.
@@ -188,6 +215,10 @@ async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: Se
                                                                  "error": str(error)[:200]},
                                                  parties=_both(debit)))
                     done.failed += 1
+            if len(due) < policy.page and not later:
+                await tx.servicing.debit_slice_finished(part)
+            elif len(later) == len({d.friend_id for d in due}):
+                return False  # every one of them held elsewhere: nothing done, look again
             await planner.flush(tx)
             await tx.servicing.add_counts(day, debited=done.debited, failed=done.failed,
                                           retried=done.retried, defaulted=done.defaulted,
@@ -197,18 +228,32 @@ async def _debits(uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, policy: Se
             setattr(counts, name, getattr(counts, name) + getattr(done, name))
         return True
 
-    await _pages(uow, page, lambda tx: tx.servicing.debits_left(day), wait, "debits", day)
+    await _pages(uow, page, lambda tx: tx.servicing.debit_slices_left(day), wait, "debits",
+                 day)
 
 
-async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, counts: RunCounts,
-                 planner: _Planner) -> None:
-    # The page was read without locks: the part may have been returned since. Holding its
-    # agreement first, then the instalment, then the accounts (the ledger), is the order
-    # every writer of these keeps.
+async def _accounts(tx: UnitOfWork, due: list[DebitDue]
+                    ) -> dict[tuple[int, int], tuple[Account, Account]]:
+    """The wallet and the receivable each of the page's debits moves, looked up once each."""
+    wallets: dict[int, Account] = {}
+    receivables: dict[int, Account] = {}
+    pairs = {}
+    for debit in due:
+        if debit.friend_id not in wallets:
+            wallets[debit.friend_id] = await wallet_of(tx.ledger, debit.friend_id)
+        if debit.borrower_id not in receivables:
+            receivables[debit.borrower_id] = await receivable_of(tx.ledger, debit.borrower_id)
+        pairs[debit.friend_id, debit.borrower_id] = (wallets[debit.friend_id],
+                                                     receivables[debit.borrower_id])
+    return pairs
+
+
+async def _debit(tx: UnitOfWork, policy: ServicingPolicy, day: date, debit, wallet: Account,
+                 receivable: Account, counts: RunCounts, planner: _Planner) -> None:
+    # The page was read without locks: the part may have been returned since. Its
+    # agreement is held from here to the unit's end, so a termination waits for this debit.
     if not await tx.servicing.claim(debit):
         return
-    wallet = await wallet_of(tx.ledger, debit.friend_id)
-    receivable = await receivable_of(tx.ledger, debit.borrower_id)
     subject = f"instalment:{debit.instalment_id}"
     instalment = await tx.bills.instalment(debit.instalment_id)
     if instalment is None or debit.amount > instalment.outstanding:

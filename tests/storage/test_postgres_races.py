@@ -227,8 +227,9 @@ async def test_a_debit_racing_a_termination_takes_nothing_that_was_returned(db, 
     await covered_bill(uow, 6, 16)
     await fund(uow, 16, 1000, "f16")
     # Late on the eve of the first due date the borrower ends it (every part comes back);
-    # the servicing run for the due date is already debiting.
-    meeting, race = racing(db, clock, locks, monkeypatch, "ai.next_attempt_on <= ?",
+    # the servicing run for the due date is already debiting (its page's read of the
+    # slice's parts meets the termination's read of the agreement's).
+    meeting, race = racing(db, clock, locks, monkeypatch, "a.friend_id > ?",
                            "WHERE ai.agreement_id = ? ORDER BY i.due_date")
     clock.set(datetime.combine(DUE1, time(6), tzinfo=TZ))
     ended, _ = await both(

@@ -105,6 +105,8 @@ def book(target) -> dict[str, list]:
                           " ORDER BY 1"),
         "slices": q(target, "SELECT business_date, kind, days, due_date, after_id, upto_id,"
                             " done_upto FROM servicing_slices ORDER BY 1, 2, 3, 5"),
+        "debit_slices": q(target, "SELECT business_date, after_friend, upto_friend,"
+                                  " finished_at IS NOT NULL FROM debit_slices ORDER BY 1, 2"),
     }
 
 
@@ -156,7 +158,7 @@ async def test_three_workers_share_each_date_and_end_as_one(workers, migrated_po
 async def test_a_worker_killed_mid_page_leaves_it_to_the_others(workers, migrated_postgres_url,
                                                                 tmp_path):
     """A real process services the due date and is SIGKILLed in its first page of
-    debits, holding its agreements (tests.support.servicing_killer.hold_first_page); the worker
+    debits, holding its slice (tests.support.servicing_killer.hold_first_page); the worker
     servicing beside it passes the page over, does the rest, waits for it, and once the
     holder is dead takes it and finishes the date."""
     clock, uows = workers

@@ -40,8 +40,9 @@ def arm(kill_at: int, when: str) -> None:
 
 def hold_first_page(go: Path) -> None:
     """SIGKILL this process in its first page of debits, once it has done them and before
-    it counts them (so it holds the page's agreements, and not the run's row): it says so
-    (GO.held) and waits for GO first, so a test knows another worker met the page."""
+    it counts them (so it holds the page's slice, accounts and agreements, and not the run's
+    row): it says so (GO.held) and waits for GO first, so a test knows another worker met
+    the page."""
     from storage.servicing import ServicingStore
 
     add_counts = ServicingStore.add_counts
@@ -79,7 +80,7 @@ async def main(location: str, days: list[date]) -> None:
     uow = StorageUnitOfWorkFactory(db, clock)
     for day in days:
         clock.set(datetime.combine(day, time(6), tzinfo=TZ))
-        await run_servicing(uow, clock, TZ, ServicingPolicy(page=2), day)
+        await run_servicing(uow, clock, TZ, ServicingPolicy(page=2, slices=4), day)
     await db.close()
 
 
