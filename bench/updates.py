@@ -23,7 +23,12 @@ per update it handled, weighted by its share), which must grow by at most 20% fr
 worker to 4: that is what says the design scales. On 2 cores the workers, PostgreSQL and
 this benchmark share the same CPUs, so throughput cannot grow with N here.
 
-    python -m bench.updates --workers 1,2,4 [--database-url postgresql://…|throwaway]
+    python -m bench.updates --workers 1,2,4 [--offered 200]
+                            [--database-url postgresql://…|throwaway]
+
+``--offered RATE`` offers the same load to every N (RATE updates/s in all) instead of
+flat out: CPU per update then compares the design at one load, not how 2 cores share out
+N saturated processes.
 """
 
 from __future__ import annotations
@@ -243,10 +248,11 @@ async def main(users: int, updates: int, rate: float, seconds: float) -> None:
     print(f"Daihuan p99 at {chosen:.0f}/s: {p99:.1f} ms   (goal <= 100)")
 
 
-async def through_workers(n: int, url: str, tmp: Path, users: int, updates: int
-                          ) -> tuple[float, float, float]:
-    """Flat out through ``n`` webhook workers on the book at ``url``: updates/s, CPU ms of
-    all workers together per update, and PostgreSQL transactions per update."""
+async def through_workers(n: int, url: str, tmp: Path, users: int, updates: int,
+                          offered: float | None = None) -> tuple[float, float, float]:
+    """Through ``n`` webhook workers on the book at ``url``, flat out or at ``offered``
+    updates/s in all: updates/s, CPU ms of all workers together per update, and PostgreSQL
+    transactions per update."""
     from bot.settings import Settings
     from tests.support.dbcheck import one
     from tests.support.worker_processes import WorkerProcess
@@ -272,11 +278,13 @@ async def through_workers(n: int, url: str, tmp: Path, users: int, updates: int
         start = time.monotonic()
         in_flight = asyncio.Semaphore(64)
 
-        async def offer() -> None:
+        async def offer(n: int) -> None:
+            if offered:  # the n-th update at its time: the same load whatever the workers
+                await asyncio.sleep(max(0.0, start + n / offered - time.monotonic()))
             async with in_flight:
                 await crowd.offer(crowd.rng.choice(crowd.people))
 
-        await asyncio.gather(*(offer() for _ in range(updates)))
+        await asyncio.gather(*(offer(n) for n in range(updates)))
         waiting = "SELECT COUNT(*) FROM inbox WHERE handled_at IS NULL"
         await _until(lambda: len(api.outputs) > start_output
                      and time.monotonic() - api.outputs[-1].at > 0.5
@@ -300,7 +308,8 @@ _TRANSACTIONS = ("SELECT xact_commit + xact_rollback FROM pg_stat_database"
                  " WHERE datname = current_database()")
 
 
-def main_workers(counts: list[int], database_url: str, users: int, updates: int) -> None:
+def main_workers(counts: list[int], database_url: str, users: int, updates: int,
+                 offered: float | None) -> None:
     from bench import postgres
 
     results = {}
@@ -309,8 +318,10 @@ def main_workers(counts: list[int], database_url: str, users: int, updates: int)
         print(asyncio.run(postgres.durability(server)), flush=True)
         for n in counts:
             with postgres.fresh_database(server) as url:
-                results[n] = asyncio.run(through_workers(n, url, Path(tmp), users, updates))
-            print(f"{n} worker{'s' if n > 1 else ' '}: {results[n][0]:7.1f} updates/s flat out,"
+                results[n] = asyncio.run(through_workers(n, url, Path(tmp), users, updates,
+                                                         offered))
+            how = f"offered {offered:g}/s" if offered else "flat out"
+            print(f"{n} worker{'s' if n > 1 else ' '}: {results[n][0]:7.1f} updates/s {how},"
                   f" {results[n][1]:5.2f} ms CPU per update (all workers),"
                   f" {results[n][2]:5.2f} PostgreSQL transactions per update", flush=True)
     first, most = min(counts), max(counts)
@@ -329,11 +340,13 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", help="worker counts to compare, e.g. 1,2,4 (PostgreSQL)")
+    parser.add_argument("--offered", type=float,
+                        help="with --workers: updates/s offered in all, instead of flat out")
     parser.add_argument("--database-url", default="throwaway",
                         help="with --workers: a PostgreSQL server, or 'throwaway'")
     args = parser.parse_args()
     if args.workers:
         main_workers([int(n) for n in args.workers.split(",")], args.database_url,
-                     args.users, args.updates)
+                     args.users, args.updates, args.offered)
     else:
         asyncio.run(main(args.users, args.updates, args.rate, args.seconds))
